@@ -1,0 +1,6 @@
+/**
+ * assignment: execution environments per function configuration (idle/busy/draining), warm
+ * reuse, cold starts through placement, idle reaping. Must not import: api, frontend, control, worker.
+ */
+export { EnvironmentTable, type EnvironmentEntry, type EnvironmentState } from "./table.js";
+export { AssignmentService, NoCapacityError, type Lease, type WorkerFleet, type AssignmentOptions } from "./service.js";

@@ -1,0 +1,135 @@
+/**
+ * The assignment table: every execution environment, by function configuration, with its state.
+ *
+ * Algorithm: an invocation takes the most recently used idle environment of its configuration
+ * (LIFO keeps a hot core warm and lets the rest age out), else a cold start adds a new
+ * environment as busy. Release returns it to idle unless it is draining or broken. Reaping
+ * removes environments idle for longer than the keep-alive. Draining (configuration changed or
+ * function deleted) destroys idle environments at once and busy ones when they finish: in-flight
+ * invocations complete on the old configuration, new ones never reach it.
+ *
+ * Worked example: f idle [e1 (t=0), e2 (t=5)]; invoke -> e2 busy; invoke -> e1 busy; invoke ->
+ * none idle -> cold start e3. e2 released at t=9 -> idle. keep-alive 10, now 16: e2 not expired.
+ *
+ * Known caveats: one invocation per environment at a time (Lambda's model). The table is in
+ * memory: in standalone mode a restart loses it along with the sandboxes themselves.
+ */
+
+export type EnvironmentState = "initializing" | "idle" | "busy" | "draining" | "dead";
+
+export interface EnvironmentEntry {
+  id: string;
+  workerId: string;
+  configKey: string;
+  state: EnvironmentState;
+  createdAt: number;
+  lastUsedAt: number;
+}
+
+export class EnvironmentTable {
+  private readonly entries = new Map<string, EnvironmentEntry>();
+  /** Idle environment ids per configuration, most recently used last. */
+  private readonly idle = new Map<string, string[]>();
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  get(id: string): EnvironmentEntry | undefined {
+    return this.entries.get(id);
+  }
+
+  all(): EnvironmentEntry[] {
+    return [...this.entries.values()];
+  }
+
+  countOf(configKey: string): number {
+    let n = 0;
+    for (const e of this.entries.values()) if (e.configKey === configKey) n++;
+    return n;
+  }
+
+  idleCount(configKey?: string): number {
+    if (configKey !== undefined) return this.idle.get(configKey)?.length ?? 0;
+    let n = 0;
+    for (const ids of this.idle.values()) n += ids.length;
+    return n;
+  }
+
+  /** The most recently used idle environment of this configuration, now busy; or undefined. */
+  takeIdle(configKey: string, now: number): EnvironmentEntry | undefined {
+    const ids = this.idle.get(configKey);
+    const id = ids?.pop();
+    if (ids && ids.length === 0) this.idle.delete(configKey);
+    if (id === undefined) return undefined;
+    const e = this.entries.get(id)!;
+    e.state = "busy";
+    e.lastUsedAt = now;
+    return e;
+  }
+
+  /** A new environment being created for an invocation (cold start). */
+  addInitializing(id: string, workerId: string, configKey: string, now: number): EnvironmentEntry {
+    const e: EnvironmentEntry = { id, workerId, configKey, state: "initializing", createdAt: now, lastUsedAt: now };
+    this.entries.set(id, e);
+    return e;
+  }
+
+  markBusy(id: string): void {
+    const e = this.entries.get(id);
+    if (e && e.state === "initializing") e.state = "busy";
+  }
+
+  /**
+   * The invocation on `id` finished. Returns "idle" when the environment is ready for more work,
+   * "destroy" when the caller must destroy it (draining, or not healthy).
+   */
+  release(id: string, now: number, healthy: boolean): "idle" | "destroy" | "unknown" {
+    const e = this.entries.get(id);
+    if (!e) return "unknown";
+    if (!healthy || e.state === "draining" || e.state === "dead") {
+      this.remove(id);
+      return "destroy";
+    }
+    e.state = "idle";
+    e.lastUsedAt = now;
+    const ids = this.idle.get(e.configKey) ?? [];
+    ids.push(id);
+    this.idle.set(e.configKey, ids);
+    return "idle";
+  }
+
+  remove(id: string): EnvironmentEntry | undefined {
+    const e = this.entries.get(id);
+    if (!e) return undefined;
+    this.entries.delete(id);
+    const ids = this.idle.get(e.configKey);
+    if (ids) {
+      const i = ids.indexOf(id);
+      if (i >= 0) ids.splice(i, 1);
+      if (ids.length === 0) this.idle.delete(e.configKey);
+    }
+    e.state = "dead";
+    return e;
+  }
+
+  /** Drains every environment whose configuration matches: returns the idle ones, removed, to destroy now. */
+  drain(matches: (configKey: string) => boolean): EnvironmentEntry[] {
+    const destroyNow: EnvironmentEntry[] = [];
+    for (const e of [...this.entries.values()]) {
+      if (!matches(e.configKey)) continue;
+      if (e.state === "idle") destroyNow.push(this.remove(e.id)!);
+      else if (e.state === "busy" || e.state === "initializing") e.state = "draining";
+    }
+    return destroyNow;
+  }
+
+  /** Removes and returns environments idle since before `now - keepAliveMs`. */
+  expired(now: number, keepAliveMs: number): EnvironmentEntry[] {
+    const out: EnvironmentEntry[] = [];
+    for (const e of [...this.entries.values()]) {
+      if (e.state === "idle" && now - e.lastUsedAt >= keepAliveMs) out.push(this.remove(e.id)!);
+    }
+    return out;
+  }
+}

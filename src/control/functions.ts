@@ -1,0 +1,282 @@
+/**
+ * The function registry: create, read, update, delete $LATEST, and the state machine
+ * Pending -> Active | Failed, LastUpdateStatus InProgress -> Successful | Failed.
+ * Every write is a compare-and-set on the record's store revision, so concurrent updates never
+ * silently overwrite each other, and a crash leaves either the old record or the new one.
+ */
+import { KilnError, conflict, notFound, revisionId, type Clock, type Logger } from "../base/index.js";
+import { RevisionMismatchError, type MetadataStore, type Versioned } from "../store/index.js";
+import { functionArn, type FunctionRef } from "./names.js";
+import * as L from "./limits.js";
+import type { FunctionRecord, ResolvedFunction } from "./types.js";
+import type { CreateFunctionInput, ConfigurationInput, UpdateCodeInput } from "./validation.js";
+
+const FUNCTIONS = "functions";
+
+/** Where code packages live (the artifacts component's CodeStore satisfies this). */
+export interface CodePackages {
+  put(zip: Buffer): Promise<{ sha256: string; size: number; unzippedBytes: number }>;
+}
+
+export type FunctionChange = { kind: "updated" | "deleted"; accountId: string; name: string };
+
+export interface FunctionRegistryDeps {
+  metadata: MetadataStore;
+  code: CodePackages;
+  clock: Clock;
+  region: string;
+  log: Logger;
+}
+
+const key = (accountId: string, name: string): string => `${accountId}/${name}`;
+
+export class FunctionRegistry {
+  private readonly listeners: Array<(c: FunctionChange) => void> = [];
+  private readonly activations = new Set<Promise<void>>();
+
+  constructor(private readonly deps: FunctionRegistryDeps) {}
+
+  onChange(listener: (c: FunctionChange) => void): void {
+    this.listeners.push(listener);
+  }
+
+  private emit(c: FunctionChange): void {
+    for (const l of this.listeners) l(c);
+  }
+
+  arn(accountId: string, name: string, qualifier?: string): string {
+    return functionArn(this.deps.region, accountId, name, qualifier);
+  }
+
+  /** Throws the AWS not-found error unless the ref belongs to this account and region. */
+  private checkRef(accountId: string, ref: FunctionRef, qualifier?: string): void {
+    if (ref.region !== undefined && ref.region !== this.deps.region) {
+      throw notFound(`Functions from '${ref.region}' are not reachable in this region ('${this.deps.region}')`);
+    }
+    if (ref.accountId !== undefined && ref.accountId !== accountId) {
+      throw notFound(`Function not found: ${functionArn(this.deps.region, ref.accountId, ref.name, qualifier)}`);
+    }
+  }
+
+  private async load(accountId: string, ref: FunctionRef, qualifier?: string): Promise<Versioned<FunctionRecord>> {
+    this.checkRef(accountId, ref, qualifier);
+    const found = await this.deps.metadata.get<FunctionRecord>(FUNCTIONS, key(accountId, ref.name));
+    if (!found) throw notFound(`Function not found: ${this.arn(accountId, ref.name, qualifier)}`);
+    if (qualifier !== undefined && qualifier !== "$LATEST") {
+      throw notFound(`Function not found: ${this.arn(accountId, ref.name, qualifier)}`);
+    }
+    return found;
+  }
+
+  async get(accountId: string, ref: FunctionRef, qualifier?: string): Promise<FunctionRecord> {
+    return (await this.load(accountId, ref, qualifier)).value;
+  }
+
+  async create(accountId: string, input: CreateFunctionInput): Promise<FunctionRecord> {
+    const existing = await this.deps.metadata.get<FunctionRecord>(FUNCTIONS, key(accountId, input.name));
+    if (existing) throw conflict(`Function already exist: ${input.name}`);
+    const code = await this.deps.code.put(input.zipFile);
+    if (code.unzippedBytes > L.UNZIPPED_MAX_BYTES) throw new KilnError("InvalidParameterValueException", `Unzipped size must be smaller than ${L.UNZIPPED_MAX_BYTES} bytes`);
+    const rec: FunctionRecord = {
+      accountId,
+      name: input.name,
+      version: "$LATEST",
+      runtime: input.runtime,
+      handler: input.handler,
+      role: input.role,
+      description: input.description ?? "",
+      timeout: input.timeout ?? L.DEFAULT_TIMEOUT_S,
+      memorySize: input.memorySize ?? L.DEFAULT_MEMORY_MB,
+      environment: input.environment ?? {},
+      architectures: input.architectures,
+      ephemeralStorageSize: input.ephemeralStorageSize ?? 512,
+      packageType: "Zip",
+      tracingMode: input.tracingMode ?? "PassThrough",
+      logFormat: input.logFormat ?? "Text",
+      logGroup: input.logGroup ?? `/aws/lambda/${input.name}`,
+      codeSha256: code.sha256,
+      codeSize: code.size,
+      state: "Pending",
+      stateReason: "The function is being created.",
+      stateReasonCode: "Creating",
+      lastUpdateStatus: "InProgress",
+      lastModified: this.deps.clock.now(),
+      revisionId: revisionId(),
+      tags: input.tags,
+    };
+    try {
+      await this.deps.metadata.put(FUNCTIONS, key(accountId, input.name), rec, 0);
+    } catch (e) {
+      if (e instanceof RevisionMismatchError) throw conflict(`Function already exist: ${input.name}`);
+      throw e;
+    }
+    this.scheduleActivation(accountId, input.name);
+    return rec;
+  }
+
+  /**
+   * Finishes a pending create or update off the request path. The code was unpacked and checked
+   * before the record was written, so what remains is the state transition itself.
+   */
+  private scheduleActivation(accountId: string, name: string): void {
+    const p = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.activate(accountId, name))
+      .catch((e: unknown) => this.deps.log.error("activation failed", { accountId, name, error: String(e) }))
+      .finally(() => this.activations.delete(p));
+    this.activations.add(p);
+  }
+
+  private async activate(accountId: string, name: string): Promise<void> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const cur = await this.deps.metadata.get<FunctionRecord>(FUNCTIONS, key(accountId, name));
+      if (!cur) return;
+      const rec = { ...cur.value };
+      if (rec.state !== "Pending" && rec.lastUpdateStatus !== "InProgress") return;
+      if (rec.state === "Pending") {
+        rec.state = "Active";
+        delete rec.stateReason;
+        delete rec.stateReasonCode;
+      }
+      rec.lastUpdateStatus = "Successful";
+      delete rec.lastUpdateStatusReason;
+      delete rec.lastUpdateStatusReasonCode;
+      try {
+        await this.deps.metadata.put(FUNCTIONS, key(accountId, name), rec, cur.revision);
+        this.emit({ kind: "updated", accountId, name });
+        return;
+      } catch (e) {
+        if (!(e instanceof RevisionMismatchError)) throw e;
+      }
+    }
+  }
+
+  /** Resolves when every scheduled state transition has happened (tests, shutdown). */
+  async settled(): Promise<void> {
+    while (this.activations.size > 0) await Promise.all([...this.activations]);
+  }
+
+  /** Completes transitions interrupted by a restart. */
+  async recover(): Promise<number> {
+    let after: string | undefined;
+    let n = 0;
+    do {
+      const page = await this.deps.metadata.list<FunctionRecord>(FUNCTIONS, "", after === undefined ? { limit: 500 } : { after, limit: 500 });
+      for (const { value } of page.items) {
+        if (value.state === "Pending" || value.lastUpdateStatus === "InProgress") {
+          this.scheduleActivation(value.accountId, value.name);
+          n++;
+        }
+      }
+      after = page.next;
+    } while (after !== undefined);
+    return n;
+  }
+
+  private async mutate(
+    accountId: string,
+    ref: FunctionRef,
+    expectedRevisionId: string | undefined,
+    change: (rec: FunctionRecord) => FunctionRecord,
+  ): Promise<FunctionRecord> {
+    const cur = await this.load(accountId, ref);
+    if (expectedRevisionId !== undefined && expectedRevisionId !== cur.value.revisionId) {
+      throw new KilnError(
+        "PreconditionFailedException",
+        "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id",
+      );
+    }
+    if (cur.value.lastUpdateStatus === "InProgress" || cur.value.state === "Pending") {
+      throw conflict(`The operation cannot be performed at this time. An update is in progress for resource: ${this.arn(accountId, ref.name)}`);
+    }
+    const next = change({ ...cur.value });
+    next.lastModified = this.deps.clock.now();
+    next.revisionId = revisionId();
+    next.lastUpdateStatus = "InProgress";
+    next.lastUpdateStatusReason = "The function is being created.";
+    next.lastUpdateStatusReasonCode = "Creating";
+    try {
+      await this.deps.metadata.put(FUNCTIONS, key(accountId, ref.name), next, cur.revision);
+    } catch (e) {
+      if (e instanceof RevisionMismatchError) {
+        throw conflict(`The operation cannot be performed at this time. An update is in progress for resource: ${this.arn(accountId, ref.name)}`);
+      }
+      throw e;
+    }
+    this.scheduleActivation(accountId, ref.name);
+    return next;
+  }
+
+  async updateCode(accountId: string, ref: FunctionRef, input: UpdateCodeInput): Promise<FunctionRecord> {
+    const cur = await this.get(accountId, ref);
+    if (input.revisionId !== undefined && input.revisionId !== cur.revisionId) {
+      throw new KilnError(
+        "PreconditionFailedException",
+        "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id",
+      );
+    }
+    const code = await this.deps.code.put(input.zipFile);
+    if (input.dryRun) return { ...cur, codeSha256: code.sha256, codeSize: code.size };
+    return this.mutate(accountId, ref, input.revisionId, (rec) => ({ ...rec, codeSha256: code.sha256, codeSize: code.size }));
+  }
+
+  async updateConfiguration(accountId: string, ref: FunctionRef, input: ConfigurationInput): Promise<FunctionRecord> {
+    return this.mutate(accountId, ref, input.revisionId, (rec) => {
+      const next = { ...rec };
+      if (input.runtime !== undefined) next.runtime = input.runtime;
+      if (input.handler !== undefined) next.handler = input.handler;
+      if (input.role !== undefined) next.role = input.role;
+      if (input.description !== undefined) next.description = input.description;
+      if (input.timeout !== undefined) next.timeout = input.timeout;
+      if (input.memorySize !== undefined) next.memorySize = input.memorySize;
+      if (input.environment !== undefined) next.environment = input.environment;
+      if (input.ephemeralStorageSize !== undefined) next.ephemeralStorageSize = input.ephemeralStorageSize;
+      if (input.tracingMode !== undefined) next.tracingMode = input.tracingMode;
+      if (input.logFormat !== undefined) next.logFormat = input.logFormat;
+      if (input.logGroup !== undefined) next.logGroup = input.logGroup;
+      return next;
+    });
+  }
+
+  async delete(accountId: string, ref: FunctionRef, qualifier?: string): Promise<void> {
+    if (qualifier === "$LATEST") throw new KilnError("InvalidParameterValueException", "$LATEST version cannot be deleted without deleting the function.");
+    await this.load(accountId, ref, qualifier);
+    await this.deps.metadata.delete(FUNCTIONS, key(accountId, ref.name));
+    this.emit({ kind: "deleted", accountId, name: ref.name });
+  }
+
+  async list(accountId: string, marker: string | undefined, maxItems: number): Promise<{ functions: FunctionRecord[]; nextMarker?: string }> {
+    const page = await this.deps.metadata.list<FunctionRecord>(FUNCTIONS, `${accountId}/`, {
+      limit: maxItems,
+      ...(marker ? { after: `${accountId}/${Buffer.from(marker, "base64url").toString()}` } : {}),
+    });
+    const out: { functions: FunctionRecord[]; nextMarker?: string } = { functions: page.items.map((i) => i.value) };
+    if (page.next) out.nextMarker = Buffer.from(page.next.slice(accountId.length + 1)).toString("base64url");
+    return out;
+  }
+
+  async usage(accountId: string): Promise<{ functionCount: number; totalCodeSize: number }> {
+    let functionCount = 0;
+    let totalCodeSize = 0;
+    let marker: string | undefined;
+    do {
+      const page = await this.list(accountId, marker, 500);
+      for (const f of page.functions) {
+        functionCount++;
+        totalCodeSize += f.codeSize;
+      }
+      marker = page.nextMarker;
+    } while (marker !== undefined);
+    return { functionCount, totalCodeSize };
+  }
+
+  /** What the invoke path runs for `ref` (+ qualifier). */
+  async resolve(accountId: string, ref: FunctionRef, qualifier?: string): Promise<ResolvedFunction> {
+    const rec = await this.get(accountId, ref, qualifier);
+    return {
+      record: rec,
+      executedVersion: "$LATEST",
+      invokedArn: this.arn(accountId, rec.name, qualifier),
+      configKey: `${accountId}/${rec.name}/$LATEST/${rec.revisionId}`,
+    };
+  }
+}

@@ -1,0 +1,5 @@
+/**
+ * frontend: the invoke service (sync and dry-run invokes; async later): resolution, payload
+ * limits, counting, assignment, and the response facts. Must not import: api, store, sandbox.
+ */
+export { FrontendInvokeService, normalizePayload, MAX_SYNC_PAYLOAD_BYTES, type InvokeRequest, type InvokeResponse, type InvokeTarget, type FrontendOptions } from "./invoke.js";

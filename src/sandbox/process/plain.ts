@@ -1,0 +1,57 @@
+/**
+ * Isolation "none": the runtime as a plain child process of Kiln, in its own process group, with
+ * the same environment a jail would get except for the paths only a jail can provide. No memory
+ * limit, no isolation: for hosts without bubblewrap, and the server warns when it runs like this.
+ */
+import type { SandboxExit, SandboxSpec } from "../contract.js";
+import { SandboxError } from "../errors.js";
+import { KILL_TIMEOUT_MS } from "./options.js";
+import { treePeakBytes } from "./procfs.js";
+import { SANDBOX_PATHS } from "./runtime-command.js";
+import { signal, spawnTree } from "./spawn.js";
+import { within, type RuntimeTree, type TreeFactory } from "./tree.js";
+
+/**
+ * spec.env, except: AWS_LAMBDA_RUNTIME_API points at the host-side bridge; LAMBDA_TASK_ROOT and
+ * LAMBDA_RUNTIME_DIR, when they name the sandbox paths, name the host directories instead; TMPDIR
+ * (unless set) is the sandbox's tmp dir, since /tmp is the host's.
+ */
+export function plainEnv(spec: SandboxSpec, runtimeApi: string, runtimesDir: string | undefined): Record<string, string> {
+  const env: Record<string, string> = { ...spec.env, AWS_LAMBDA_RUNTIME_API: runtimeApi };
+  if (env.LAMBDA_TASK_ROOT === SANDBOX_PATHS.taskDir) env.LAMBDA_TASK_ROOT = spec.codeDir;
+  if (env.LAMBDA_RUNTIME_DIR === SANDBOX_PATHS.runtimeDir && runtimesDir !== undefined) env.LAMBDA_RUNTIME_DIR = runtimesDir;
+  env.TMPDIR ??= spec.tmpDir;
+  return env;
+}
+
+/** The variables plainEnv may add or rewrite. */
+export const PLAIN_ENV_REWRITES = ["AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR", "TMPDIR"] as const;
+
+export function plainTreeFactory(spec: SandboxSpec, command: string[], env: Record<string, string>): TreeFactory {
+  return async (onOutput) => {
+    let spawned;
+    try {
+      spawned = await spawnTree({ argv: command, env, cwd: spec.codeDir, onOutput });
+    } catch (e) {
+      throw new SandboxError("spawn-failed", spec.id, `cannot start ${command[0]}: ${(e as Error).message}`, e);
+    }
+    const { pid } = spawned;
+    let done = false;
+    // Children that outlive the runtime would hold its stdout open: take the process group down with it.
+    spawned.child.once("exit", () => signal(-pid, "SIGKILL"));
+    const exited: Promise<SandboxExit> = spawned.closed.then((raw) => {
+      done = true;
+      return { ...raw, oomKilled: false };
+    });
+    return {
+      pid,
+      exited,
+      async kill() {
+        if (!done) signal(-pid, "SIGKILL");
+        await within(exited, KILL_TIMEOUT_MS, () => new SandboxError("kill-timeout", spec.id, `the runtime did not exit ${KILL_TIMEOUT_MS} ms after SIGKILL`));
+      },
+      peakBytes: () => (done ? Promise.resolve(0) : treePeakBytes(pid)),
+      release: () => Promise.resolve(),
+    };
+  };
+}

@@ -1,0 +1,145 @@
+/**
+ * standalone: every component in one process (`kiln server`): SQLite metadata, code packages on
+ * disk, one in-process worker with the process sandbox driver. The wiring only; each component
+ * keeps its own logic.
+ */
+import { mkdir, rm } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { ConfigError, createLogger, systemClock, type Clock, type ServerConfig } from "../base/index.js";
+import { openSqliteStores } from "../store/index.js";
+import { CodeStore } from "../artifacts/index.js";
+import { Accounts, FunctionRegistry } from "../control/index.js";
+import { ConcurrencyLedger } from "../counting/index.js";
+import { AssignmentService } from "../assignment/index.js";
+import { Worker, type EnvironmentSpec } from "../worker/index.js";
+import { createProcessDriver, probeBubblewrap } from "../sandbox/index.js";
+import { FrontendInvokeService } from "../frontend/index.js";
+import { ApiServer } from "../api/index.js";
+import { serverSecret, writeCredentialFiles } from "./credentials.js";
+
+/** Where the in-sandbox runtimes live: src/runtimes of this checkout (plain JS and Python, not compiled). */
+export const RUNTIMES_DIR = fileURLToPath(new URL("../../../src/runtimes", import.meta.url));
+
+export interface Standalone {
+  url: string;
+  rootCredentials: { accountId: string; accessKeyId: string; secretAccessKey: string; generated: boolean };
+  worker: Worker;
+  assignment: AssignmentService<EnvironmentSpec>;
+  close(): Promise<void>;
+}
+
+export interface StandaloneOptions {
+  clock?: Clock;
+  /** Print generated credentials and the warnings meant for a person (default true). */
+  announce?: boolean;
+  out?: (line: string) => void;
+}
+
+export async function startStandalone(config: ServerConfig, opts: StandaloneOptions = {}): Promise<Standalone> {
+  const clock = opts.clock ?? systemClock;
+  const out = opts.out ?? ((l: string) => process.stdout.write(l + "\n"));
+  const log = createLogger("kiln");
+  if (config.isolation === "process") {
+    const probe = await probeBubblewrap();
+    if (!probe.ok) {
+      throw new ConfigError(
+        `bubblewrap cannot jail sandboxes here (${probe.reason ?? "bwrap missing"}). Install it with \`sudo apt-get install -y bubblewrap socat\`, ` +
+          "or start with `--isolation none` to run functions WITHOUT any isolation (trusted code only).",
+      );
+    }
+  } else if (opts.announce !== false) {
+    out("WARNING: --isolation none: functions run as plain processes with the server's rights. Only run code you trust.");
+  }
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  const sandboxesDir = join(config.dataDir, "sandboxes");
+  await rm(sandboxesDir, { recursive: true, force: true });
+  await mkdir(sandboxesDir, { recursive: true, mode: 0o711 });
+
+  const stores = openSqliteStores(join(config.dataDir, "kiln.db"));
+  const code = await CodeStore.open(join(config.dataDir, "code"));
+  const accounts = new Accounts(stores.metadata, clock);
+  const keys = config.rootAccessKeyId && config.rootSecretAccessKey ? { accessKeyId: config.rootAccessKeyId, secretAccessKey: config.rootSecretAccessKey } : undefined;
+  const root = await accounts.ensureRoot(keys);
+  await writeCredentialFiles(config.dataDir, root.account, config.region);
+  if (root.generated && opts.announce !== false) {
+    out(`Generated the root account's key pair (shown once; also in ${join(config.dataDir, "credentials")}, profile kiln):`);
+    out(`  AWS_ACCESS_KEY_ID=${root.account.accessKeyId}`);
+    out(`  AWS_SECRET_ACCESS_KEY=${root.account.secretAccessKey}`);
+  }
+
+  const registry = new FunctionRegistry({ metadata: stores.metadata, code, clock, region: config.region, log: createLogger("control") });
+  const driver = createProcessDriver({ isolation: config.isolation, runtimesDir: RUNTIMES_DIR, logger: createLogger("sandbox") });
+  let assignment: AssignmentService<EnvironmentSpec> | undefined;
+  const worker = new Worker({
+    id: "local",
+    driver,
+    sandboxesDir,
+    logs: stores.logs,
+    clock,
+    log: createLogger("worker"),
+    sandboxUid: 993,
+    sandboxGid: 993,
+    onEnvironmentDead: (id) => {
+      const e = assignment?.table.get(id);
+      if (e && e.state === "idle") {
+        assignment!.table.remove(id);
+        void worker.destroyEnvironment(id);
+      }
+    },
+  });
+  assignment = new AssignmentService<EnvironmentSpec>({
+    clock,
+    keepAliveMs: config.keepAliveMs,
+    log: createLogger("assignment"),
+    fleet: {
+      loads: () => [worker.load()],
+      createEnvironment: (_w, id, spec) => worker.createEnvironment(id, `${spec.accountId}/${spec.functionName}`, spec),
+      destroyEnvironment: (_w, id) => worker.destroyEnvironment(id),
+    },
+  });
+  assignment.start();
+  const ledger = new ConcurrencyLedger(() => config.accountConcurrency);
+  const frontend = new FrontendInvokeService({
+    registry,
+    ledger,
+    assignment,
+    workers: { invoke: (_w, id, inv) => worker.invoke(id, inv) },
+    codeDir: (sha) => code.dirFor(sha),
+    region: config.region,
+    clock,
+    log: createLogger("frontend"),
+  });
+  let ready = false;
+  const api = new ApiServer({
+    accounts,
+    registry,
+    frontend,
+    logs: stores.logs,
+    region: config.region,
+    accountConcurrency: config.accountConcurrency,
+    codeLinkSecret: await serverSecret(config.dataDir),
+    zipPath: (sha) => code.zipPath(sha),
+    log: createLogger("api"),
+    ready: () => ready,
+  });
+  await registry.recover();
+  const url = await api.listen(config.port, config.host);
+  ready = true;
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    rootCredentials: { accountId: root.account.accountId, accessKeyId: root.account.accessKeyId, secretAccessKey: root.account.secretAccessKey, generated: root.generated },
+    worker,
+    assignment,
+    close: () =>
+      (closing ??= (async () => {
+        ready = false;
+        await api.close();
+        await assignment!.close();
+        await worker.close();
+        await registry.settled();
+        await stores.close();
+      })()),
+  };
+}

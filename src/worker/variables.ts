@@ -1,0 +1,60 @@
+/**
+ * The environment a function sees, built from scratch as Lambda builds it: the platform's
+ * variables, then the user's (which may not override reserved keys; control validates that).
+ * Nothing is inherited from the host.
+ */
+import { RUNTIME_API_ADDRESS, type RuntimeName } from "../sandbox/index.js";
+
+export interface VariablesInput {
+  functionName: string;
+  version: string;
+  memoryMB: number;
+  region: string;
+  handler: string;
+  runtime: RuntimeName;
+  logGroup: string;
+  logStream: string;
+  user: Record<string, string>;
+}
+
+const PATH = "/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin";
+const LD_LIBRARY_PATH = "/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib";
+
+export function functionEnvironment(v: VariablesInput): Record<string, string> {
+  const env: Record<string, string> = {
+    ...v.user,
+    _HANDLER: v.handler,
+    AWS_REGION: v.region,
+    AWS_DEFAULT_REGION: v.region,
+    AWS_EXECUTION_ENV: `AWS_Lambda_${v.runtime}`,
+    AWS_LAMBDA_FUNCTION_NAME: v.functionName,
+    AWS_LAMBDA_FUNCTION_VERSION: v.version,
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(v.memoryMB),
+    AWS_LAMBDA_INITIALIZATION_TYPE: "on-demand",
+    AWS_LAMBDA_LOG_GROUP_NAME: v.logGroup,
+    AWS_LAMBDA_LOG_STREAM_NAME: v.logStream,
+    AWS_LAMBDA_RUNTIME_API: RUNTIME_API_ADDRESS,
+    AWS_XRAY_CONTEXT_MISSING: "LOG_ERROR",
+    LAMBDA_TASK_ROOT: "/var/task",
+    LAMBDA_RUNTIME_DIR: "/var/runtime",
+    LANG: "en_US.UTF-8",
+    TZ: ":UTC",
+    PATH,
+    LD_LIBRARY_PATH,
+    HOME: "/tmp",
+  };
+  if (v.runtime.startsWith("nodejs")) {
+    env.NODE_PATH = "/opt/nodejs/node20/node_modules:/opt/nodejs/node_modules:/var/runtime/node_modules:/var/runtime:/var/task";
+  }
+  if (v.runtime.startsWith("python")) {
+    env.PYTHONPATH = "/var/runtime";
+  }
+  return env;
+}
+
+/** `2026/11/29/[$LATEST]0123abcd...` — Lambda's log stream naming. */
+export function logStreamName(now: number, version: string, environmentId: string): string {
+  const d = new Date(now);
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `${d.getUTCFullYear()}/${p(d.getUTCMonth() + 1)}/${p(d.getUTCDate())}/[${version}]${environmentId}`;
+}
