@@ -102,7 +102,6 @@ if (major < 20 || (major === 20 && minor < 11)) fail(`Kiln needs Node.js 20.11 o
     } else {
       const isolationNone = process.env.KILN_ISOLATION === "none";
       const blocking = missing.filter((m) => forTests || !(m.what === "bwrap" && isolationNone));
-      if (blocking.length < missing.length) say("bwrap is missing; continuing because KILN_ISOLATION=none (functions will run WITHOUT isolation)");
       if (blocking.length > 0) {
         const pkgs = blocking.map((m) => m.pkg).join(" ");
         const lines = [`missing system packages: ${blocking.map((m) => `${m.pkg} (${m.what})`).join(", ")}.`];
@@ -113,6 +112,7 @@ if (major < 20 || (major === 20 && minor < 11)) fail(`Kiln needs Node.js 20.11 o
         }
         fail(lines.join("\n"));
       }
+      say("bwrap is missing; continuing because KILN_ISOLATION=none (functions will run WITHOUT isolation)");
     }
   }
   const present = wanted.filter((w) => w.present()).map((w) => w.what);

@@ -4,13 +4,17 @@ import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { KilnError } from "../base/index.js";
 import { EntryMeter, UnzipBudget } from "./byte-meter.js";
-import { crc32 } from "./crc32.js";
+import { crc32, tableCrc32 } from "./crc32.js";
 import { UNREADABLE_ZIP_MESSAGE } from "./errors.js";
 
 test("crc32 matches the standard check value, incrementally too", () => {
   assert.equal(crc32(Buffer.from("123456789")), 0xcbf43926);
   assert.equal(crc32(Buffer.from("6789"), crc32(Buffer.from("12345"))), 0xcbf43926);
   assert.equal(crc32(Buffer.alloc(0)), 0);
+  assert.equal(tableCrc32(Buffer.from("123456789")), 0xcbf43926);
+  assert.equal(tableCrc32(Buffer.from("6789"), tableCrc32(Buffer.from("12345"))), 0xcbf43926);
+  const random = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 251));
+  assert.equal(tableCrc32(random), crc32(random));
 });
 
 test("the budget allows exactly the limit and refuses one byte more", () => {

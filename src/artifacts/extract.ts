@@ -27,6 +27,9 @@ import { onDisk, storageFailure, tooManyEntries, unreadableZip, unsafeEntry } fr
 import { MAX_SYMLINK_TARGET_BYTES, resolveLimits, type ExtractLimits } from "./limits.js";
 import { entryName, openEntry, openZip, readEntries, type Entry, type ZipFile } from "./zip-reader.js";
 
+/** Entries written at once: enough to keep libuv's file-system threads busy on many small files. */
+const WRITE_CONCURRENCY = 8;
+
 export interface ExtractResult {
   /** Files and symlinks created (directories not counted). */
   files: number;
@@ -76,7 +79,7 @@ async function writeTree(archive: ZipFile, entries: readonly Entry[], plan: Extr
   });
 
   const links: Array<{ entry: PlannedEntry; target: string }> = [];
-  for (const planned of plan.entries) {
+  await forEachConcurrently(plan.entries, WRITE_CONCURRENCY, async (planned) => {
     const entry = entries[planned.index]!;
     const source = await openEntry(archive, entry);
     if (planned.kind === "symlink") {
@@ -84,7 +87,8 @@ async function writeTree(archive: ZipFile, entries: readonly Entry[], plan: Extr
     } else {
       await copyFile(planned, source, new EntryMeter(budget, entry.crc32), at(planned.path));
     }
-  }
+  });
+  links.sort((a, b) => a.entry.index - b.entry.index);
 
   // Check every target against the complete plan (a target may name an entry that comes later).
   for (const { entry, target } of links) checkSymlinkTarget(entry, target, plan.kinds);
@@ -93,6 +97,28 @@ async function writeTree(archive: ZipFile, entries: readonly Entry[], plan: Extr
     for (const dir of plan.directories) await chmod(at(dir), DIRECTORY_MODE);
     await chmod(root, DIRECTORY_MODE);
   });
+}
+
+/**
+ * Runs `work` over `items`, at most `limit` at a time. After the first failure no new work
+ * starts; the failure is rethrown once the running work has settled (so the caller's cleanup
+ * never races a write).
+ */
+async function forEachConcurrently<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const lane = async (): Promise<void> => {
+    while (failure === undefined && next < items.length) {
+      const item = items[next++]!;
+      try {
+        await work(item);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  if (failure !== undefined) throw failure.error;
 }
 
 async function copyFile(planned: PlannedEntry, source: Readable, meter: EntryMeter, path: string): Promise<void> {

@@ -16,9 +16,13 @@ export const DEFAULT_MAX_ENTRIES = 100_000;
 /** Longest symlink target accepted (Linux PATH_MAX is 4096 including the NUL). */
 export const MAX_SYMLINK_TARGET_BYTES = 4095;
 
-/** Longest path component and whole path accepted (Linux NAME_MAX and PATH_MAX). */
+/** Longest path component accepted (Linux NAME_MAX). */
 export const MAX_NAME_BYTES = 255;
-export const MAX_PATH_BYTES = 4095;
+/**
+ * Longest package-relative path accepted: Linux PATH_MAX (4096) less room for the directory the
+ * package is unpacked under, so an accepted name can always be created.
+ */
+export const MAX_PATH_BYTES = 3072;
 
 export interface ExtractLimits {
   /** Abort once the decompressed bytes (counted as they stream) exceed this. */

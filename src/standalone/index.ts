@@ -3,7 +3,7 @@
  * disk, one in-process worker with the process sandbox driver. The wiring only; each component
  * keeps its own logic.
  */
-import { mkdir, rm } from "node:fs/promises";
+import { chmod, cp, mkdir, rm } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { ConfigError, createLogger, systemClock, type Clock, type ServerConfig } from "../base/index.js";
@@ -51,7 +51,13 @@ export async function startStandalone(config: ServerConfig, opts: StandaloneOpti
   } else if (opts.announce !== false) {
     out("WARNING: --isolation none: functions run as plain processes with the server's rights. Only run code you trust.");
   }
-  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  await mkdir(config.dataDir, { recursive: true, mode: 0o711 });
+  // Sandboxes run as an unprivileged uid: it may traverse the data dir (never list or read it) to
+  // reach what is bound into a jail. Secrets in here are 0600.
+  await chmod(config.dataDir, 0o711);
+  const runtimesDir = join(config.dataDir, "runtimes");
+  await rm(runtimesDir, { recursive: true, force: true });
+  await cp(RUNTIMES_DIR, runtimesDir, { recursive: true, filter: (src) => !src.endsWith(".json") && !src.includes("__pycache__") });
   const sandboxesDir = join(config.dataDir, "sandboxes");
   await rm(sandboxesDir, { recursive: true, force: true });
   await mkdir(sandboxesDir, { recursive: true, mode: 0o711 });
@@ -69,7 +75,7 @@ export async function startStandalone(config: ServerConfig, opts: StandaloneOpti
   }
 
   const registry = new FunctionRegistry({ metadata: stores.metadata, code, clock, region: config.region, log: createLogger("control") });
-  const driver = createProcessDriver({ isolation: config.isolation, runtimesDir: RUNTIMES_DIR, logger: createLogger("sandbox") });
+  const driver = createProcessDriver({ isolation: config.isolation, runtimesDir, logger: createLogger("sandbox") });
   let assignment: AssignmentService<EnvironmentSpec> | undefined;
   const worker = new Worker({
     id: "local",

@@ -2,7 +2,7 @@
  * The worker: hosts execution environments on this machine. Creates sandboxes through a driver,
  * serves each one's Runtime API, runs invocations with their timeout, and writes their logs.
  */
-import { chown, mkdir, mkdtemp, rm } from "node:fs/promises";
+import { chmod, chown, mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import type { Clock, Logger } from "../base/index.js";
@@ -85,11 +85,14 @@ export class Worker {
   }
 
   async createEnvironment(id: string, configKey: string, spec: EnvironmentSpec): Promise<void> {
-    this.runtimeRoot ??= await mkdtemp(join(tmpdir(), "kiln-rt-"));
+    if (!this.runtimeRoot) {
+      this.runtimeRoot = await mkdtemp(join(tmpdir(), "kiln-rt-"));
+      await chmod(this.runtimeRoot, 0o711);
+    }
     const socketDir = join(this.runtimeRoot, id.slice(0, 16));
     const dir = join(this.opts.sandboxesDir, id);
     const tmpDir = join(dir, "tmp");
-    await Promise.all([mkdir(socketDir, { recursive: true, mode: 0o700 }), mkdir(tmpDir, { recursive: true, mode: 0o700 })]);
+    await Promise.all([mkdir(socketDir, { recursive: true, mode: 0o700 }), mkdir(dir, { mode: 0o711 }).then(() => mkdir(tmpDir, { mode: 0o700 }))]);
     const uid = this.opts.sandboxUid;
     const gid = this.opts.sandboxGid ?? uid;
     if (uid !== undefined && gid !== undefined && process.getuid?.() === 0) {

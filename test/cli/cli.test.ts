@@ -148,7 +148,7 @@ describe("kiln CLI against a standalone server", { timeout: 300_000 }, () => {
     await writeFile(join(dir, "main.mjs"), "export const run = async () => ({ greeting: process.env.GREETING, memory: process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE });\n");
     const before = await kiln(["deploy", "./examples/hello", "--name", "greeter", "--runtime", "nodejs20.x", "--handler", "index.handler"], env);
     assert.equal(before.code, 0, before.stderr);
-    const r = await kiln(["deploy", dir, "--name", "greeter", "--runtime", "nodejs20.x", "--handler", "main.run", "--memory", "256", "--env", "GREETING=hi there", "--env", "X=a=b"], env);
+    const r = await kiln(["deploy", dir, "--name", "greeter", "--runtime", "nodejs20.x", "--handler", "main.run", "--memory", "256", "--env", "GREETING=hi there", "--env", "XY=a=b"], env);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /updated greeter/);
     assert.match(r.stdout, /^State\s+Active$/m);

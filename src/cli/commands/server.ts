@@ -34,6 +34,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   rejectExtraPositionals("server", positionals, 0);
   const overrides: Partial<ServerConfig> = {};
   const port = parseIntOption("server", "--port", values.port);
+  if (port !== undefined && port > 65535) throw new UsageError(`--port must be between 0 and 65535, got ${port}`, "server");
   if (port !== undefined) overrides.port = port;
   if (values.host !== undefined) overrides.host = values.host;
   if (values["data-dir"] !== undefined) overrides.dataDir = values["data-dir"];

@@ -7,7 +7,7 @@
  *   v2 (<root>/cgroup.controllers lists memory):  <root>/kiln/<id>/memory.max, memory.swap.max 0,
  *       memory.oom.group 1, peak memory.peak (or memory.current), OOM kills from memory.events.
  *
- * The sandbox joins the cgroup before anything runs (jail.ts CGROUP_JOIN_SCRIPT). A cgroup lives as
+ * The sandbox joins the cgroup before anything runs (jail.ts LAUNCH_SCRIPT). A cgroup lives as
  * long as one runtime process tree: restartRuntime() removes it and creates a fresh one, which is
  * how the peak and the OOM counter restart at zero on both versions (v2's memory.peak cannot be
  * reset for everyone).

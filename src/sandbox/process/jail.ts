@@ -5,17 +5,17 @@
  *
  * The launch chain, each step an `exec` so the spawned pid ends up being bwrap's:
  *
- *   sh -c 'echo $$ > <cgroup>/cgroup.procs; exec "$@"'     (root: join the memory cgroup first)
- *   -> setpriv --reuid=993 --regid=993 --clear-groups --no-new-privs   (drop to the sandbox uid)
- *   -> bwrap --args 3                                      (jail options arrive on fd 3, never in argv)
+ *   bash -c LAUNCH_SCRIPT                                  (root: close leaked fds, join the memory cgroup)
+ *   -> setpriv --reuid=993 --regid=993 --clear-groups --no-new-privs  (root: drop to the sandbox uid)
+ *   -> bwrap --args 3 -- /bin/sh -c PRELUDE ... runtime    (jail options arrive on fd 3, not in argv)
  *      -> [pid 1 in the sandbox: bwrap's reaper]
  *         -> /bin/sh -c PRELUDE   (starts socat 127.0.0.1:9001 -> /run/kiln/<socket>, waits until it listens)
  *            -> exec the runtime  (pid 2, cwd /var/task, environment exactly spec.env)
  *
  * Passing the options on fd 3 keeps host paths and the function's environment out of `ps` on the
  * host and out of /proc/1/cmdline inside the sandbox (pid 1 is bwrap's reaper, which the function
- * can read). /etc/passwd, /etc/group, /etc/hosts and /etc/nsswitch.conf are synthetic and arrive on
- * fds 4-7.
+ * can read): bwrap's command line holds only the prelude and the runtime's argv, all sandbox
+ * paths. /etc/passwd, /etc/group, /etc/hosts and /etc/nsswitch.conf are synthetic, on fds 4-7.
  *
  * What the sandbox sees: /usr (+ the merged-/usr symlinks), a few /etc files, fresh /proc and /dev,
  * /var/task (code, ro), /var/runtime (Kiln's runtimes, ro), /opt (layers, ro), /run/kiln (the
@@ -90,8 +90,13 @@ export interface JailPlan {
   fds: string[];
 }
 
-/** Joins the cgroup named by $1, then execs the rest. Runs on the host, as root. */
-export const CGROUP_JOIN_SCRIPT = `echo $$ >"$1" || exit ${EXIT_CGROUP_JOIN_FAILED}; shift; exec "$@"`;
+/**
+ * The first step of every launch, on the host as root, in bash (dash cannot name fds above 9):
+ * closes every inherited fd above $1 (whatever Kiln's own parent leaked to it, e.g. a
+ * socket-activation listener, must not reach a function), joins the cgroup whose cgroup.procs is
+ * $2 (unless empty), then execs the rest.
+ */
+export const LAUNCH_SCRIPT = `for f in /proc/self/fd/*; do n=\${f##*/}; ((n > $1)) && exec {n}>&-; done; [[ -z $2 ]] || echo $$ >"$2" || exit ${EXIT_CGROUP_JOIN_FAILED}; shift 2; exec "$@"`;
 
 /**
  * Runs inside the sandbox as its first process (dash, builtins only while waiting).
@@ -155,8 +160,11 @@ function hostEntryArgs(e: HostEntry): string[] {
   return e.symlinkTo !== undefined ? ["--symlink", e.symlinkTo, e.path] : ["--ro-bind", e.path, e.path];
 }
 
-/** The bwrap options (what goes on fd 3) and the synthetic file contents. */
-export function bwrapArguments(input: JailInput): { args: string[]; files: string[] } {
+/**
+ * The bwrap options (what goes on fd 3), the command bwrap runs (which bwrap only accepts on its
+ * command line; it names nothing but paths inside the sandbox) and the synthetic file contents.
+ */
+export function bwrapArguments(input: JailInput): { args: string[]; command: string[]; files: string[] } {
   const { spec, options, host } = input;
   const args: string[] = [
     "--unshare-all",
@@ -183,8 +191,7 @@ export function bwrapArguments(input: JailInput): { args: string[]; files: strin
   args.push("--remount-ro", "/", "--chdir", "/var/task", "--clearenv");
   for (const [k, v] of Object.entries(spec.env)) args.push("--setenv", k, v);
   const [listenHost, listenPort] = RUNTIME_API_ADDRESS.split(":") as [string, string];
-  args.push(
-    "--",
+  const command = [
     "/bin/sh",
     "-c",
     PRELUDE_SCRIPT,
@@ -194,19 +201,20 @@ export function bwrapArguments(input: JailInput): { args: string[]; files: strin
     `UNIX-CONNECT:${join(SOCKET_DIR_IN_SANDBOX, basename(spec.runtimeApiSocket))}`,
     procNetTcpAddress(RUNTIME_API_ADDRESS),
     ...input.command,
-  );
-  return { args, files: etc.map(([, content]) => content) };
+  ];
+  return { args, command, files: etc.map(([, content]) => content) };
 }
 
 /** The whole launch: host argv + fd contents. Throws TypeError on a spec the jail cannot express. */
 export function planJail(input: JailInput): JailPlan {
   validateSpec(input.spec);
   const { options } = input;
-  const { args, files } = bwrapArguments(input);
-  const bwrap = [options.bwrapPath, "--args", String(FIRST_DATA_FD)];
+  const { args, command, files } = bwrapArguments(input);
+  const bwrap = [options.bwrapPath, "--args", String(FIRST_DATA_FD), "--", ...command];
   const dropped = options.switchUser
     ? [options.setprivPath, `--reuid=${options.uid}`, `--regid=${options.gid}`, "--clear-groups", "--no-new-privs", "--", ...bwrap]
     : bwrap;
-  const argv = input.cgroupProcs !== undefined ? [options.shPath, "-c", CGROUP_JOIN_SCRIPT, "kiln-sandbox", input.cgroupProcs, ...dropped] : dropped;
-  return { argv, fds: [args.map((a) => a + "\0").join(""), ...files] };
+  const fds = [args.map((a) => a + "\0").join(""), ...files];
+  const argv = [options.shPath, "-c", LAUNCH_SCRIPT, "kiln-launch", String(FIRST_DATA_FD + fds.length - 1), input.cgroupProcs ?? "", ...dropped];
+  return { argv, fds };
 }

@@ -20,7 +20,8 @@ export const DEFAULT_CGROUP_ROOT = "/sys/fs/cgroup";
 export const CGROUP_PARENT_NAME = "kiln";
 export const DEFAULT_BWRAP_PATH = "/usr/bin/bwrap";
 export const DEFAULT_SETPRIV_PATH = "/usr/bin/setpriv";
-export const DEFAULT_SH_PATH = "/bin/sh";
+/** Runs the first launch step on the host (see jail.ts LAUNCH_SCRIPT). */
+export const DEFAULT_LAUNCH_SHELL = "/bin/bash";
 /** Runs inside the sandbox, so it must live under /usr (the only host tree the sandbox sees). */
 export const DEFAULT_SOCAT_PATH = "/usr/bin/socat";
 /** Host /etc entries every runtime may need; bound read-only when present (paths relative to /etc). */
@@ -83,7 +84,7 @@ export function resolveOptions(o: ProcessDriverOptions): ResolvedOptions {
     logger: o.logger ?? createLogger("sandbox"),
     bwrapPath: o.bwrapPath ?? DEFAULT_BWRAP_PATH,
     setprivPath: o.setprivPath ?? DEFAULT_SETPRIV_PATH,
-    shPath: DEFAULT_SH_PATH,
+    shPath: DEFAULT_LAUNCH_SHELL,
     socatPath,
   };
 }

@@ -2,11 +2,13 @@
  * Isolation "none": the runtime as a plain child process of Kiln, in its own process group, with
  * the same environment a jail would get except for the paths only a jail can provide. No memory
  * limit, no isolation: for hosts without bubblewrap, and the server warns when it runs like this.
+ * Known caveat: a process that double-forks out of the runtime's tree and process group survives
+ * restartRuntime()/destroy() (nothing but a pid namespace or cgroup could find it).
  */
 import type { SandboxExit, SandboxSpec } from "../contract.js";
 import { SandboxError } from "../errors.js";
 import { KILL_TIMEOUT_MS } from "./options.js";
-import { treePeakBytes } from "./procfs.js";
+import { treePeakBytes, treePids } from "./procfs.js";
 import { SANDBOX_PATHS } from "./runtime-command.js";
 import { signal, spawnTree } from "./spawn.js";
 import { within, type RuntimeTree, type TreeFactory } from "./tree.js";
@@ -47,7 +49,12 @@ export function plainTreeFactory(spec: SandboxSpec, command: string[], env: Reco
       pid,
       exited,
       async kill() {
-        if (!done) signal(-pid, "SIGKILL");
+        if (!done) {
+          // The process group, and descendants that left it with setsid() (found while their parent lives).
+          const pids = await treePids(pid);
+          signal(-pid, "SIGKILL");
+          for (const p of pids) signal(p, "SIGKILL");
+        }
         await within(exited, KILL_TIMEOUT_MS, () => new SandboxError("kill-timeout", spec.id, `the runtime did not exit ${KILL_TIMEOUT_MS} ms after SIGKILL`));
       },
       peakBytes: () => (done ? Promise.resolve(0) : treePeakBytes(pid)),

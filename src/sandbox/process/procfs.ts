@@ -1,7 +1,8 @@
 /**
- * Peak memory without a cgroup (isolation "none", or hosts without a memory controller): the
- * largest VmHWM (peak resident set) among the processes of a tree, read from /proc. An estimate:
- * it misses short-lived children and does not add up processes that peaked at different times.
+ * Process trees from /proc, for when there is no cgroup (isolation "none", or hosts without a
+ * memory controller): the pids of a tree (to kill it), and its peak memory as the largest VmHWM
+ * (peak resident set) among its processes. The peak is an estimate: it misses short-lived
+ * children and does not add up processes that peaked at different times.
  */
 import { readFile, readdir } from "node:fs/promises";
 
@@ -21,15 +22,15 @@ async function children(pid: number): Promise<number[]> {
   }
 }
 
+/** The pids of the tree rooted at `pid` (itself first), as far as /proc still links them. */
+export async function treePids(pid: number, limit = 1024): Promise<number[]> {
+  const pids = [pid];
+  for (let i = 0; i < pids.length && pids.length < limit; i++) pids.push(...(await children(pids[i]!)));
+  return pids;
+}
+
 /** The largest VmHWM in the tree rooted at `pid`, in bytes (0 when the tree is gone). */
 export async function treePeakBytes(pid: number): Promise<number> {
-  let peak = 0;
-  const queue = [pid];
-  for (let i = 0; i < queue.length && i < 256; i++) {
-    const p = queue[i]!;
-    const status = await readFile(`/proc/${p}/status`, "utf8").catch(() => "");
-    peak = Math.max(peak, parseVmHwmBytes(status));
-    queue.push(...(await children(p)));
-  }
-  return peak;
+  const statuses = await Promise.all((await treePids(pid)).map((p) => readFile(`/proc/${p}/status`, "utf8").catch(() => "")));
+  return Math.max(0, ...statuses.map(parseVmHwmBytes));
 }

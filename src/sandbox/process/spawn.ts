@@ -1,11 +1,15 @@
 /**
  * Starting a process tree and watching it end: the one place that calls child_process. Output
  * goes to the sandbox's onOutput as it arrives; `closed` resolves after the process exited AND its
- * stdout/stderr are drained, so every byte is delivered before an exit is reported.
+ * stdout/stderr are drained (or CLOSE_GRACE_MS after the exit, if something else holds them open),
+ * so every byte is delivered before an exit is reported.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { constants } from "node:os";
 import type { Writable } from "node:stream";
+
+/** How long after the process exits its output may still drain before the exit is reported anyway. */
+export const CLOSE_GRACE_MS = 500;
 
 export interface SpawnRequest {
   argv: string[];
@@ -38,7 +42,11 @@ export async function spawnTree(req: SpawnRequest): Promise<Spawned> {
     detached: true,
     stdio: ["ignore", "pipe", "pipe", ...fds.map(() => "pipe" as const)],
   });
-  const closed = new Promise<RawExit>((resolve) => child.once("close", (code, signal) => resolve({ code, signal })));
+  const closed = new Promise<RawExit>((resolve) => {
+    child.once("close", (code, signal) => resolve({ code, signal }));
+    // A descendant that escaped the tree may hold stdout open forever: the exit still counts.
+    child.once("exit", (code, signal) => setTimeout(() => resolve({ code, signal }), CLOSE_GRACE_MS).unref());
+  });
   child.stdout?.on("data", req.onOutput);
   child.stderr?.on("data", req.onOutput);
   await new Promise<void>((resolve, reject) => {
