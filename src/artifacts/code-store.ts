@@ -104,7 +104,7 @@ export class CodeStore {
       await onDisk("saving the zip", async () => {
         if (!(await exists(this.zipAt(hex)))) await writeFileDurable(this.zipAt(hex), zip);
       });
-      const record: PackageRecord = { codeSha256: sha256, size: zip.length, ...unpacked, unpackedBootId: this.bootId };
+      const record: PackageRecord = { codeSha256: sha256, size: zip.length, unzippedBytes: unpacked.unzippedBytes, files: unpacked.files, unpackedBootId: this.bootId };
       await onDisk("saving the package record", () => writeFileDurable(this.recordAt(hex), JSON.stringify(record)));
       return this.describe(hex, record);
     });

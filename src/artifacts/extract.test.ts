@@ -79,6 +79,17 @@ test("bytes that are not a readable zip get AWS's message and leave nothing", as
   }
 });
 
+test("a bad entry among many written concurrently leaves nothing behind", async () => {
+  const parent = await scratchDir();
+  const entries = Array.from({ length: 60 }, (_, i) => ({ name: `d${i % 7}/f${i}.txt`, data: `file ${i}\n`.repeat(500) }));
+  const badCrc = craftZip(entries.map((e, i) => (i === 33 ? { ...e, crc32: 1 } : e)));
+  await assert.rejects(extractZip(badCrc, join(parent, "code")), kilnError("InvalidParameterValueException", UNREADABLE_ZIP_MESSAGE));
+  const tooBig = craftZip(entries);
+  await assert.rejects(extractZip(tooBig, join(parent, "code"), { maxUnzippedBytes: 100_000 }), kilnError("InvalidParameterValueException", /smaller than 100000 bytes/));
+  assert.deepEqual(await listing(parent), []);
+  assert.equal((await extractZip(tooBig, join(parent, "code"))).files, 60);
+});
+
 test("an existing non-empty destination is not touched", async () => {
   const parent = await scratchDir();
   const dest = join(parent, "code");

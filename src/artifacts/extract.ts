@@ -15,8 +15,7 @@
  * packages and AWS Lambda keeps them); absolute targets, targets that climb out of the package
  * and targets that pass through another symlink are refused. Entries below a symlink are refused.
  */
-import { createWriteStream } from "node:fs";
-import { chmod, mkdir, mkdtemp, rename, rm, symlink } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, open, rename, rm, symlink, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { pipeline } from "node:stream/promises";
 import type { Readable } from "node:stream";
@@ -81,11 +80,11 @@ async function writeTree(archive: ZipFile, entries: readonly Entry[], plan: Extr
   const links: Array<{ entry: PlannedEntry; target: string }> = [];
   await forEachConcurrently(plan.entries, WRITE_CONCURRENCY, async (planned) => {
     const entry = entries[planned.index]!;
-    const source = await openEntry(archive, entry);
+    const meter = new EntryMeter(budget, entry.crc32);
     if (planned.kind === "symlink") {
-      links.push({ entry: planned, target: await readLinkTarget(planned, source, new EntryMeter(budget, entry.crc32)) });
+      links.push({ entry: planned, target: await readLinkTarget(planned, () => openEntry(archive, entry), meter) });
     } else {
-      await copyFile(planned, source, new EntryMeter(budget, entry.crc32), at(planned.path));
+      await copyFile(planned, () => openEntry(archive, entry), meter, at(planned.path));
     }
   });
   links.sort((a, b) => a.entry.index - b.entry.index);
@@ -121,27 +120,34 @@ async function forEachConcurrently<T>(items: readonly T[], limit: number, work: 
   if (failure !== undefined) throw failure.error;
 }
 
-async function copyFile(planned: PlannedEntry, source: Readable, meter: EntryMeter, path: string): Promise<void> {
+async function copyFile(planned: PlannedEntry, openSource: () => Promise<Readable>, meter: EntryMeter, path: string): Promise<void> {
+  let file: FileHandle | undefined;
   let readError: unknown;
-  source.once("error", (e) => (readError ??= e));
   try {
     // "wx" = O_CREAT|O_EXCL: refuses any existing name, including a symlink, instead of following it.
-    await pipeline(source, meter, createWriteStream(path, { flags: "wx", mode: planned.mode }));
-    await chmod(path, planned.mode); // the create mode is filtered by the umask; set it exactly
+    file = await open(path, "wx", planned.mode);
+    await file.chmod(planned.mode); // the create mode is filtered by the umask; set it exactly
+    const source = await openSource(); // consumed at once: see openEntry
+    source.once("error", (e) => (readError ??= e));
+    await pipeline(source, meter, file.createWriteStream());
   } catch (e) {
     if (e instanceof KilnError) throw e;
     if (readError !== undefined) throw unreadableZip(readError);
     throw storageFailure(`writing ${JSON.stringify(planned.path)}`, e);
+  } finally {
+    // The stream closes the file; this waits for that (or closes it if the stream never ran), so
+    // no write outlives this call and the cleanup after it.
+    await file?.close();
   }
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
-async function readLinkTarget(planned: PlannedEntry, source: Readable, meter: EntryMeter): Promise<string> {
+async function readLinkTarget(planned: PlannedEntry, openSource: () => Promise<Readable>, meter: EntryMeter): Promise<string> {
   const chunks: Buffer[] = [];
   let length = 0;
   try {
-    await pipeline(source, meter, async (data: AsyncIterable<Buffer>) => {
+    await pipeline(await openSource(), meter, async (data: AsyncIterable<Buffer>) => {
       for await (const chunk of data) {
         length += chunk.length;
         if (length > MAX_SYMLINK_TARGET_BYTES) throw unsafeEntry(planned.name, `the symlink target is longer than ${MAX_SYMLINK_TARGET_BYTES} bytes`);

@@ -7,10 +7,14 @@ import { join } from "node:path";
 import { after } from "node:test";
 import { KilnError, type LambdaErrorCode } from "../base/index.js";
 
+const scratch: string[] = [];
+// Registered when a test file imports this module, so it is a file-level hook that always runs.
+after(() => Promise.all(scratch.map((dir) => rm(dir, { recursive: true, force: true }))));
+
 /** A fresh directory under the system temp dir, removed when the test file ends. */
 export async function scratchDir(label = "kiln-artifacts-"): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), label));
-  after(() => rm(dir, { recursive: true, force: true }));
+  scratch.push(dir);
   return dir;
 }
 

@@ -56,7 +56,12 @@ export function readEntries(zip: ZipFile): Promise<Entry[]> {
   });
 }
 
-/** The entry's decompressed bytes. yauzl checks them against the declared size as they flow. */
+/**
+ * The entry's decompressed bytes. yauzl checks them against the declared size as they flow.
+ * Attach a consumer (pipeline) in the same tick the promise resolves: yauzl forwards zlib errors
+ * with a bare `emit("error")` a macrotask later, which does not leave the stream errored, so a
+ * consumer attached after that emission would wait forever.
+ */
 export async function openEntry(zip: ZipFile, entry: Entry): Promise<Readable> {
   try {
     return await zip.openReadStreamPromise(entry);

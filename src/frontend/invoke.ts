@@ -100,6 +100,7 @@ export class FrontendInvokeService {
           version: fn.executedVersion,
           runtime: rec.runtime,
           handler: rec.handler,
+          codeSha256: rec.codeSha256,
           codeDir: this.opts.codeDir(rec.codeSha256),
           layerDirs: [],
           memoryMB: rec.memorySize,

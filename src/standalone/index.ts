@@ -100,7 +100,11 @@ export async function startStandalone(config: ServerConfig, opts: StandaloneOpti
     log: createLogger("assignment"),
     fleet: {
       loads: () => [worker.load()],
-      createEnvironment: (_w, id, spec) => worker.createEnvironment(id, `${spec.accountId}/${spec.functionName}`, spec),
+      createEnvironment: async (_w, id, spec) => {
+        // Unpacked trees are not fsync'd file by file; after a reboot the store rebuilds them from the zip.
+        const codeDir = await code.ensureUnpacked(spec.codeSha256);
+        await worker.createEnvironment(id, `${spec.accountId}/${spec.functionName}`, { ...spec, codeDir });
+      },
       destroyEnvironment: (_w, id) => worker.destroyEnvironment(id),
     },
   });

@@ -19,6 +19,8 @@ export interface EnvironmentSpec {
   version: string;
   runtime: RuntimeName;
   handler: string;
+  /** The code package (CodeSha256) and where it is unpacked on this worker. */
+  codeSha256: string;
   codeDir: string;
   layerDirs: string[];
   memoryMB: number;
