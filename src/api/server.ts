@@ -141,6 +141,7 @@ export class ApiServer {
 
   private async authenticate(req: IncomingMessage, rawPath: string, query: URLSearchParams, body: Buffer, services: string[]): Promise<AccountRecord> {
     const auth = await this.verifier.verify({ method: req.method ?? "GET", rawPath, query, headers: req.headers, body }, services);
+    if (auth.region !== this.d.region) throw new KilnError("InvalidSignatureException", `Credential should be scoped to a valid region, not '${auth.region}'.`);
     const account = await this.d.accounts.byAccessKey(auth.accessKeyId);
     if (!account) throw new KilnError("UnrecognizedClientException", "The security token included in the request is invalid.");
     return account;

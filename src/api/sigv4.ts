@@ -3,13 +3,15 @@
  * @smithy/signature-v4 (the SDK's own signer) over exactly the headers the client signed, then
  * compared in constant time. Credential lookup is injected.
  */
-import { timingSafeEqual } from "node:crypto";
+import { createHash, timingSafeEqual } from "node:crypto";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { KilnError } from "../base/index.js";
 import { NodeSha256 } from "./sha256.js";
 
 /** AWS refuses requests whose X-Amz-Date is more than 5 minutes away from its clock. */
 export const MAX_CLOCK_SKEW_MS = 5 * 60_000;
+
+const PAYLOAD_HASH_HEADER = "x-amz-content-sha256";
 
 export interface SignedRequest {
   method: string;
@@ -94,6 +96,9 @@ export class SigV4Verifier {
       if (v === undefined) throw new KilnError("InvalidSignatureException", `The request signature we calculated does not match the signature you provided: signed header '${name}' is missing.`);
       headers[name] = v;
     }
+    // A client-sent payload hash is never trusted: the signer would take it instead of hashing the
+    // body, so a captured request could be replayed with another body of the same length.
+    if (headers[PAYLOAD_HASH_HEADER] !== undefined) headers[PAYLOAD_HASH_HEADER] = createHash("sha256").update(req.body).digest("hex");
     const query: Record<string, string | string[]> = {};
     for (const [k, v] of req.query) {
       const prev = query[k];

@@ -3,9 +3,9 @@
  * disk, one in-process worker with the process sandbox driver. The wiring only; each component
  * keeps its own logic.
  */
-import { chmod, cp, mkdir, rm } from "node:fs/promises";
+import { chmod, cp, mkdir, rm, stat } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { ConfigError, createLogger, systemClock, type Clock, type ServerConfig } from "../base/index.js";
 import { openSqliteStores } from "../store/index.js";
 import { CodeStore } from "../artifacts/index.js";
@@ -17,6 +17,27 @@ import { createProcessDriver, probeBubblewrap } from "../sandbox/index.js";
 import { FrontendInvokeService } from "../frontend/index.js";
 import { ApiServer } from "../api/index.js";
 import { serverSecret, writeCredentialFiles } from "./credentials.js";
+
+/** The host uid sandboxes run as (the process driver's default: Lambda's sbx_user1051 is uid 993). */
+const SANDBOX_UID = 993;
+
+/**
+ * Sandboxes run as an unprivileged uid, and bubblewrap resolves the paths it binds (code, /tmp)
+ * as that uid: every ancestor of the data dir must be searchable by it.
+ */
+async function checkReachable(dataDir: string, uid: number): Promise<void> {
+  for (let dir = dirname(dataDir); ; dir = dirname(dir)) {
+    const info = await stat(dir);
+    const searchable = info.uid === uid ? (info.mode & 0o100) !== 0 : (info.mode & 0o001) !== 0;
+    if (!searchable) {
+      throw new ConfigError(
+        `Sandboxes (uid ${uid}) cannot reach the data dir ${dataDir}: ${dir} is not searchable by other users (mode ${(info.mode & 0o777).toString(8)}). ` +
+          `Choose a data dir elsewhere with KILN_DATA_DIR or --data-dir, or allow traversal with \`chmod o+x ${dir}\`.`,
+      );
+    }
+    if (dir === dirname(dir)) return;
+  }
+}
 
 /** Where the in-sandbox runtimes live: src/runtimes of this checkout (plain JS and Python, not compiled). */
 export const RUNTIMES_DIR = fileURLToPath(new URL("../../../src/runtimes", import.meta.url));
@@ -52,6 +73,7 @@ export async function startStandalone(config: ServerConfig, opts: StandaloneOpti
     out("WARNING: --isolation none: functions run as plain processes with the server's rights. Only run code you trust.");
   }
   await mkdir(config.dataDir, { recursive: true, mode: 0o711 });
+  if (config.isolation === "process") await checkReachable(config.dataDir, SANDBOX_UID);
   // Sandboxes run as an unprivileged uid: it may traverse the data dir (never list or read it) to
   // reach what is bound into a jail. Secrets in here are 0600.
   await chmod(config.dataDir, 0o711);
@@ -84,8 +106,8 @@ export async function startStandalone(config: ServerConfig, opts: StandaloneOpti
     logs: stores.logs,
     clock,
     log: createLogger("worker"),
-    sandboxUid: 993,
-    sandboxGid: 993,
+    sandboxUid: SANDBOX_UID,
+    sandboxGid: SANDBOX_UID,
     onEnvironmentDead: (id) => {
       const e = assignment?.table.get(id);
       if (e && e.state === "idle") {

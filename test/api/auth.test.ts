@@ -22,7 +22,6 @@ import { ROLE, ROOT_KEY, json, startKiln, type TestKiln } from "../support/kiln.
 import { rejectsAws } from "../support/aws-errors.js";
 import { createAccount, keysOf, plainFetch, signedFetch, type Keys } from "../support/signed-fetch.js";
 
-const DEV = { isolation: "none" as const }; // TEMP
 const arn = (account: string, name: string) => `arn:aws:lambda:us-east-1:${account}:function:${name}`;
 /** A function that says whose it is, on stdout and in its result. */
 const owned = (owner: string) => `exports.handler = async () => { console.log("log line of ${owner}"); return { owner: ${JSON.stringify(owner)} }; };`;
@@ -32,7 +31,7 @@ describe("authentication, accounts and tenant isolation", { timeout: 120_000 }, 
   let root: LambdaClient;
 
   before(async () => {
-    t = await startKiln(DEV);
+    t = await startKiln();
     root = t.client();
   });
 
@@ -74,11 +73,15 @@ describe("authentication, accounts and tenant isolation", { timeout: 120_000 }, 
       assert.equal(close.status, 200, close.text);
     });
 
-    test("a body or path other than the signed one is 403 InvalidSignatureException", async () => {
+    test("a body other than the signed one, another region or another service is 403 InvalidSignatureException", async () => {
       const signedBody = JSON.stringify({ FunctionName: "x", Role: ROLE });
       const tampered = await signedFetch(t.url, { method: "POST", path: "/2015-03-31/functions", body: signedBody, sendBody: signedBody.replace('"x"', '"y"') });
       assert.equal(tampered.status, 403);
       assert.equal(tampered.errorType, "InvalidSignatureException");
+      const wrongRegion = await signedFetch(t.url, { method: "GET", path: "/2015-03-31/functions", region: "eu-west-1" });
+      assert.equal(wrongRegion.status, 403, "a signature scoped to another region is refused, as AWS does");
+      assert.equal(wrongRegion.errorType, "InvalidSignatureException");
+      assert.equal(wrongRegion.message, "Credential should be scoped to a valid region, not 'eu-west-1'.");
       const wrongService = await signedFetch(t.url, { method: "GET", path: "/2015-03-31/functions", service: "s3" });
       assert.equal(wrongService.status, 403);
       assert.equal(wrongService.errorType, "InvalidSignatureException");

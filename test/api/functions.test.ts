@@ -28,7 +28,6 @@ import { ROLE, json, startKiln, type TestKiln } from "../support/kiln.js";
 import { rejectsAws } from "../support/aws-errors.js";
 import { createAccount, keysOf, signedFetch } from "../support/signed-fetch.js";
 
-const DEV = { isolation: "none" as const }; // TEMP
 const ROOT_ACCOUNT = "000000000000";
 const REGION = "us-east-1";
 const arnOf = (name: string, account = ROOT_ACCOUNT) => `arn:aws:lambda:${REGION}:${account}:function:${name}`;
@@ -57,6 +56,7 @@ interface HandlerResult {
 async function invoke(c: LambdaClient, name: string, payload: unknown = {}): Promise<HandlerResult> {
   const r = await c.send(new InvokeCommand({ FunctionName: name, Payload: Buffer.from(JSON.stringify(payload)) }));
   assert.equal(r.StatusCode, 200);
+  assert.equal(r.ExecutedVersion, "$LATEST");
   assert.equal(r.FunctionError, undefined, `function error: ${Buffer.from(r.Payload ?? []).toString()}`);
   return json(r.Payload) as HandlerResult;
 }
@@ -68,7 +68,7 @@ describe("functions API through the AWS SDK", { timeout: 120_000 }, () => {
   let zipV2: Buffer;
 
   before(async () => {
-    t = await startKiln(DEV);
+    t = await startKiln();
     c = t.client();
     zipV1 = await zipFiles({ "index.js": handlerSource("v1") });
     zipV2 = await zipFiles({ "index.js": handlerSource("v2"), "extra.txt": "more bytes" });
@@ -80,7 +80,7 @@ describe("functions API through the AWS SDK", { timeout: 120_000 }, () => {
 
   test("CreateFunction answers 201 Pending/Creating, and the V2 waiter reaches Active/Successful", async () => {
     const created = await c.send(
-      new CreateFunctionCommand({ FunctionName: "life", Runtime: "nodejs20.x", Handler: "index.handler", Role: ROLE, Code: { ZipFile: zipV1 }, Description: "lifecycle" }),
+      new CreateFunctionCommand({ FunctionName: "life", Runtime: "nodejs20.x", Handler: "index.handler", Role: ROLE, Code: { ZipFile: zipV1 }, Description: "lifecycle", Tags: { team: "kiln" } }),
     );
     assert.equal(created.$metadata.httpStatusCode, 201);
     assert.equal(created.State, "Pending");
@@ -111,11 +111,24 @@ describe("functions API through the AWS SDK", { timeout: 120_000 }, () => {
     });
   });
 
+  test("two concurrent creates of one name: exactly one wins, the other is 409", async () => {
+    const create = () => c.send(new CreateFunctionCommand({ FunctionName: "race", Runtime: "nodejs20.x", Handler: "index.handler", Role: ROLE, Code: { ZipFile: zipV1 } }));
+    const results = await Promise.allSettled([create(), create(), create()]);
+    assert.equal(results.filter((r) => r.status === "fulfilled").length, 1, JSON.stringify(results.map((r) => r.status)));
+    for (const r of results) {
+      if (r.status === "rejected") assert.equal((r.reason as Error).name, "ResourceConflictException");
+    }
+    await waitUntilFunctionActiveV2({ client: c, maxWaitTime: 30, minDelay: 1 }, { FunctionName: "race" });
+    assert.equal((await invoke(c, "race")).version, "v1");
+    await c.send(new DeleteFunctionCommand({ FunctionName: "race" }));
+  });
+
   test("GetFunction returns the configuration and a download link to exactly the uploaded zip", async () => {
     const got = await c.send(new GetFunctionCommand({ FunctionName: "life" }));
     assert.equal(got.Configuration?.FunctionName, "life");
     assert.equal(got.Configuration?.Description, "lifecycle");
     assert.equal(got.Configuration?.State, "Active");
+    assert.deepEqual(got.Tags, { team: "kiln" });
     assert.equal(got.Code?.RepositoryType, "S3");
     const location = got.Code?.Location ?? "";
     assert.match(location, /^http:\/\//);
@@ -309,7 +322,7 @@ describe("functions API through the AWS SDK", { timeout: 120_000 }, () => {
     assert.equal(fewer.AccountUsage?.FunctionCount, 4);
   });
 
-  test("DeleteFunction, then 404 'Function not found: <arn>' for get, invoke, update and delete", async () => {
+  test("DeleteFunction, then 404 'Function not found: <arn>' for get, invoke, update and delete; the name can be reused", async () => {
     await t.deploy("doomed", "nodejs20.x", "index.handler", { "index.js": handlerSource("doomed") });
     assert.equal((await invoke(c, "doomed")).version, "doomed");
     await rejectsAws(c.send(new DeleteFunctionCommand({ FunctionName: "doomed", Qualifier: "$LATEST" })), {
@@ -327,13 +340,20 @@ describe("functions API through the AWS SDK", { timeout: 120_000 }, () => {
     await rejectsAws(c.send(new DeleteFunctionCommand({ FunctionName: "doomed" })), notFound);
     const names = (await c.send(new ListFunctionsCommand({}))).Functions?.map((f) => f.FunctionName);
     assert.ok(names?.includes("life") && !names.includes("doomed"));
+
+    // The name is free again; the new function runs its own code, not a warm environment of the old one.
+    await t.deploy("doomed", "nodejs20.x", "index.handler", { "index.js": handlerSource("reborn") });
+    assert.equal((await invoke(c, "doomed")).version, "reborn");
+    const dry = await c.send(new InvokeCommand({ FunctionName: "doomed", InvocationType: "DryRun" }));
+    assert.equal(dry.StatusCode, 204);
+    assert.equal(Buffer.from(dry.Payload ?? []).length, 0);
   });
 
   test("a restart on the same data dir keeps functions, their configuration and code; they still run", async () => {
     const beforeCfg = await c.send(new GetFunctionConfigurationCommand({ FunctionName: "life" }));
     const dataDir = t.dataDir;
     await t.stop({ keepData: true });
-    t = await startKiln(DEV, dataDir);
+    t = await startKiln({}, dataDir);
     c = t.client();
     const cfg = await c.send(new GetFunctionConfigurationCommand({ FunctionName: "life" }));
     assert.equal(cfg.State, "Active");
@@ -344,6 +364,6 @@ describe("functions API through the AWS SDK", { timeout: 120_000 }, () => {
     assert.equal(r.version, "v2");
     assert.equal(r.foo, "bar-1");
     assert.deepEqual(r.event, { after: "restart" });
-    await rejectsAws(c.send(new GetFunctionCommand({ FunctionName: "doomed" })), { name: "ResourceNotFoundException", status: 404 });
+    assert.equal((await invoke(c, "doomed")).version, "reborn");
   });
 });
