@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -49,6 +49,13 @@ interface Queued {
   headers: Record<string, string>;
 }
 
+export interface FakeApiOptions {
+  /** How long the server keeps an idle connection open (node's default: 5 s, plus 1 s of grace). */
+  keepAliveTimeoutMs?: number;
+  /** Accept and at once drop connections for this long after construction (a relay whose API is not up yet). */
+  resetConnectionsForMs?: number;
+}
+
 export class FakeRuntimeApi {
   readonly server: http.Server;
   /** Performance.now() of the first GET /next. */
@@ -56,14 +63,24 @@ export class FakeRuntimeApi {
   connections = 0;
   readonly initError: Promise<InitError>;
   private resolveInitError!: (e: InitError) => void;
+  private rejectInitError!: (err: Error) => void;
   private readonly queue: Queued[] = [];
   private waiting: ServerResponse | undefined;
-  private readonly pending = new Map<string, { resolve: (r: InvokeResult) => void; deadlineMs: number }>();
+  private readonly pending = new Map<string, { resolve: (r: InvokeResult) => void; reject: (err: Error) => void; deadlineMs: number }>();
 
-  constructor() {
-    this.initError = new Promise((resolve) => (this.resolveInitError = resolve));
+  constructor(opts: FakeApiOptions = {}) {
+    this.initError = new Promise((resolve, reject) => {
+      this.resolveInitError = resolve;
+      this.rejectInitError = reject;
+    });
+    this.initError.catch(() => {}); // rejected only by failPending(); awaiting it still sees the error
     this.server = http.createServer((req, res) => this.route(req, res));
-    this.server.on("connection", () => this.connections++);
+    if (opts.keepAliveTimeoutMs !== undefined) this.server.keepAliveTimeout = opts.keepAliveTimeoutMs;
+    const resetUntil = performance.now() + (opts.resetConnectionsForMs ?? 0);
+    this.server.on("connection", (socket: Socket) => {
+      if (performance.now() < resetUntil) return socket.destroy();
+      this.connections++;
+    });
   }
 
   async listen(port = 0): Promise<number> {
@@ -89,10 +106,17 @@ export class FakeRuntimeApi {
     if (opts.traceId !== undefined) headers["Lambda-Runtime-Trace-Id"] = opts.traceId;
     if (opts.clientContext !== undefined) headers["Lambda-Runtime-Client-Context"] = JSON.stringify(opts.clientContext);
     if (opts.identity !== undefined) headers["Lambda-Runtime-Cognito-Identity"] = JSON.stringify(opts.identity);
-    const result = new Promise<InvokeResult>((resolve) => this.pending.set(requestId, { resolve, deadlineMs }));
+    const result = new Promise<InvokeResult>((resolve, reject) => this.pending.set(requestId, { resolve, reject, deadlineMs }));
     this.queue.push({ requestId, body: JSON.stringify(event), headers });
     this.dispatch();
     return result;
+  }
+
+  /** Fail every invocation still waiting (and the init error): the runtime is gone. */
+  failPending(reason: string): void {
+    for (const p of this.pending.values()) p.reject(new Error(reason));
+    this.pending.clear();
+    this.rejectInitError(new Error(reason));
   }
 
   private dispatch(): void {
@@ -251,11 +275,18 @@ export interface Session {
   close(): Promise<void>;
 }
 
-export async function startSession(runtime: "nodejs" | "python", files: Record<string, string>, handler: string, env?: Record<string, string>): Promise<Session> {
-  const api = new FakeRuntimeApi();
+export async function startSession(
+  runtime: "nodejs" | "python",
+  files: Record<string, string>,
+  handler: string,
+  opts: { env?: Record<string, string>; api?: FakeApiOptions } = {},
+): Promise<Session> {
+  const { env } = opts;
+  const api = new FakeRuntimeApi(opts.api);
   const port = await api.listen();
   const taskDir = makeTaskDir(files);
   const rt = startRuntime({ runtime, taskDir, handler, apiAddress: `127.0.0.1:${port}`, ...(env ? { env } : {}) });
+  void rt.exited.then(({ code, signal }) => api.failPending(`the runtime exited (code ${code}, signal ${signal})`));
   return {
     api,
     rt,

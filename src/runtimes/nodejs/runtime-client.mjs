@@ -2,9 +2,11 @@
  * Client for the Lambda Runtime API 2018-06-01 at AWS_LAMBDA_RUNTIME_API ("host:port").
  *
  * One keep-alive connection (http.Agent, maxSockets 1), no timeouts: GET /next blocks until the
- * platform has an event. The API may start listening a few ms after the runtime starts, so
- * connection-refused is retried with a short backoff for up to CONNECT_RETRY_MS; a request on a
- * reused keep-alive socket that the server had already closed (ECONNRESET) is retried once.
+ * platform has an event. The API may start listening a few ms after the runtime starts, so until
+ * the API has answered once, connection-refused and connection-reset (a relay such as socat that
+ * is up before the API behind it) are retried with a short backoff for up to CONNECT_RETRY_MS.
+ * Later, a request on a reused keep-alive socket that the server had already closed
+ * (ECONNRESET, EPIPE) is retried once.
  */
 import http from "node:http";
 
@@ -12,6 +14,8 @@ export const API_PREFIX = "/2018-06-01/runtime";
 export const CONNECT_RETRY_MS = 2000;
 const BACKOFF_MS = [2, 5, 10, 20, 40, 80, 100];
 const ERROR_TYPE_HEADER = "Lambda-Runtime-Function-Error-Type";
+/** Errors of requests sent on a reused keep-alive socket (the server may have closed it meanwhile). */
+const onReusedSocket = new WeakSet();
 
 /** @typedef {import("./errors.mjs").RapidError} RapidError */
 /** @typedef {{status: number, headers: http.IncomingHttpHeaders, body: string}} ApiResponse */
@@ -26,6 +30,8 @@ export class RuntimeClient {
     this.hostname = address.slice(0, colon);
     this.port = Number(address.slice(colon + 1));
     this.agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    /** Whether the API has answered at least once (the start-up window is over). */
+    this.reached = false;
   }
 
   /**
@@ -83,14 +89,17 @@ export class RuntimeClient {
     let resetRetried = false;
     for (;;) {
       try {
-        return await this.once(method, path, headers, body);
+        const res = await this.once(method, path, headers, body);
+        this.reached = true;
+        return res;
       } catch (err) {
-        const e = /** @type {NodeJS.ErrnoException & {reusedSocket?: boolean}} */ (err);
-        if (e.code === "ECONNREFUSED" && Date.now() < giveUpAt) {
+        const e = /** @type {NodeJS.ErrnoException} */ (err);
+        const notUpYet = e.code === "ECONNREFUSED" || (e.code === "ECONNRESET" && !this.reached);
+        if (notUpYet && Date.now() < giveUpAt) {
           await sleep(BACKOFF_MS[Math.min(attempt++, BACKOFF_MS.length - 1)] ?? 100);
           continue;
         }
-        if (e.code === "ECONNRESET" && e.reusedSocket && !resetRetried) {
+        if ((e.code === "ECONNRESET" || e.code === "EPIPE") && onReusedSocket.has(e) && !resetRetried) {
           resetRetried = true;
           continue;
         }
@@ -126,7 +135,7 @@ export class RuntimeClient {
         },
       );
       req.on("error", (err) => {
-        /** @type {any} */ (err).reusedSocket = req.reusedSocket;
+        if (req.reusedSocket) onReusedSocket.add(err);
         reject(err);
       });
       req.end(body);

@@ -32,7 +32,6 @@ def _set_sys_path():
 
 _set_sys_path()
 
-import decimal  # noqa: E402
 import http.client  # noqa: E402
 import json  # noqa: E402
 import logging  # noqa: E402
@@ -76,13 +75,19 @@ class FaultException(Exception):
 
 
 class RuntimeClient:
-    """One persistent HTTP/1.1 connection to AWS_LAMBDA_RUNTIME_API; no timeouts (GET /next blocks)."""
+    """One persistent HTTP/1.1 connection to AWS_LAMBDA_RUNTIME_API; no timeouts (GET /next blocks).
+
+    Until the API has answered once, refused and reset connections (a relay that is up before the
+    API behind it) are retried with a short backoff for up to CONNECT_RETRY_SECONDS. Later, a
+    request on a reused connection that the server had closed meanwhile is retried once.
+    """
 
     def __init__(self, address):
         host, _, port = address.rpartition(":")
         self.host, self.port = host, int(port)
         self.conn = None
         self.conn_used = False
+        self.reached = False
 
     def _request(self, method, path, body=None, headers=None):
         give_up = time.monotonic() + CONNECT_RETRY_SECONDS
@@ -94,20 +99,19 @@ class RuntimeClient:
                 self.conn.request(method, path, body=body, headers=headers or {})
                 resp = self.conn.getresponse()
                 data = resp.read()
-                self.conn_used = True
+                self.conn_used = self.reached = True
                 return resp.status, resp.headers, data
-            except ConnectionRefusedError:
-                self._drop()
-                if time.monotonic() >= give_up:
-                    raise
-                time.sleep(delay)
-                delay = min(delay * 2, 0.1)
-            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
-                # The server closed an idle keep-alive connection: retry once on a fresh one.
+            except (ConnectionRefusedError, http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as e:
                 reused = self.conn_used
                 self._drop()
-                if not reused:
+                not_up_yet = isinstance(e, ConnectionRefusedError) or not self.reached
+                if not_up_yet and time.monotonic() < give_up:
+                    time.sleep(delay)
+                    delay = min(delay * 2, 0.1)
+                elif not reused or isinstance(e, ConnectionRefusedError):
                     raise
+                # else: the server closed an idle keep-alive connection; retry once on a fresh one
+                # (conn_used is False on the fresh connection, so a second failure raises).
 
     def _drop(self):
         if self.conn is not None:
@@ -195,7 +199,9 @@ def _parse_json_header(value, name):
 
 
 def _json_default(obj):
-    if isinstance(obj, decimal.Decimal):
+    # decimal is imported lazily (6 ms): a Decimal result means the function already imported it.
+    decimal = sys.modules.get("decimal")
+    if decimal is not None and isinstance(obj, decimal.Decimal):
         if obj.is_nan():
             return float("nan")
         return int(obj) if obj == obj.to_integral_value() else float(obj)
