@@ -103,6 +103,7 @@ export class FunctionRegistry {
       lastModified: this.deps.clock.now(),
       revisionId: revisionId(),
       tags: input.tags,
+      ...(input.deadLetterTargetArn ? { deadLetterTargetArn: input.deadLetterTargetArn } : {}),
     };
     try {
       await this.deps.metadata.put(FUNCTIONS, key(accountId, input.name), rec, 0);
@@ -233,6 +234,8 @@ export class FunctionRegistry {
       if (input.tracingMode !== undefined) next.tracingMode = input.tracingMode;
       if (input.logFormat !== undefined) next.logFormat = input.logFormat;
       if (input.logGroup !== undefined) next.logGroup = input.logGroup;
+      if (input.deadLetterTargetArn === "") delete next.deadLetterTargetArn;
+      else if (input.deadLetterTargetArn !== undefined) next.deadLetterTargetArn = input.deadLetterTargetArn;
       return next;
     });
   }

@@ -10,3 +10,5 @@ export { validateCreateFunction, validateUpdateCode, validateUpdateConfiguration
 export { toFunctionConfiguration, type FunctionConfiguration } from "./wire.js";
 export { FunctionRegistry, type CodePackages, type FunctionChange } from "./functions.js";
 export { Accounts } from "./accounts.js";
+export * from "./event-invoke-config.js";
+export { EventInvokeConfigs, type AsyncInvokeSettings } from "./event-invoke-configs.js";

@@ -32,6 +32,8 @@ export interface FunctionRecord {
   lastModified: number;
   revisionId: string;
   tags: Record<string, string>;
+  /** DeadLetterConfig.TargetArn: where failed asynchronous events go. */
+  deadLetterTargetArn?: string;
 }
 
 export interface AccountRecord {

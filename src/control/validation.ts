@@ -5,6 +5,7 @@
 import { KilnError, invalidParameter, validation } from "../base/index.js";
 import { SUPPORTED_RUNTIMES, isSupportedRuntime, type RuntimeName } from "../sandbox/index.js";
 import { FUNCTION_NAME_PATTERN } from "./names.js";
+import { validateDeadLetterConfig } from "./dead-letter.js";
 import * as L from "./limits.js";
 
 const ROLE_PATTERN = /^arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role\/?[a-zA-Z_0-9+=,.@\-_/]+$/;
@@ -22,6 +23,8 @@ export interface ConfigurationInput {
   tracingMode?: "Active" | "PassThrough";
   logFormat?: "Text" | "JSON";
   logGroup?: string;
+  /** "" removes the dead-letter target. */
+  deadLetterTargetArn?: string;
   revisionId?: string;
 }
 
@@ -148,7 +151,8 @@ function validateConfiguration(body: Json): ConfigurationInput {
     const group = str(logging, "LogGroup", "loggingConfig.logGroup");
     if (group !== undefined) out.logGroup = group;
   }
-  for (const unsupported of ["Layers", "VpcConfig", "KMSKeyArn", "FileSystemConfigs", "ImageConfig", "SnapStart", "DeadLetterConfig"]) {
+  if (body.DeadLetterConfig !== undefined && body.DeadLetterConfig !== null) out.deadLetterTargetArn = validateDeadLetterConfig(body.DeadLetterConfig);
+  for (const unsupported of ["Layers", "VpcConfig", "KMSKeyArn", "FileSystemConfigs", "ImageConfig", "SnapStart"]) {
     const v = body[unsupported];
     if (v === undefined || v === null || (Array.isArray(v) && v.length === 0)) continue;
     if (unsupported === "VpcConfig" && typeof v === "object" && !(v as Json).SubnetIds?.toString()) continue;

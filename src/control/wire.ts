@@ -29,6 +29,7 @@ export function toFunctionConfiguration(rec: FunctionRecord, region: string, opt
     RuntimeVersionConfig: { RuntimeVersionArn: `arn:aws:lambda:${region}::runtime:kiln-${rec.runtime}` },
   };
   if (Object.keys(rec.environment).length > 0) cfg.Environment = { Variables: rec.environment };
+  if (rec.deadLetterTargetArn) cfg.DeadLetterConfig = { TargetArn: rec.deadLetterTargetArn };
   if (!opts.forList) {
     cfg.State = rec.state;
     if (rec.stateReason) cfg.StateReason = rec.stateReason;

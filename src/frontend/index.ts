@@ -1,5 +1,6 @@
 /**
- * frontend: the invoke service (sync and dry-run invokes; async later): resolution, payload
+ * frontend: the invoke service (sync, event and dry-run invokes): resolution, payload
  * limits, counting, assignment, and the response facts. Must not import: api, store, sandbox.
  */
+export { MAX_ASYNC_PAYLOAD_BYTES, type AsyncEventSink } from "./event.js";
 export { FrontendInvokeService, normalizePayload, MAX_SYNC_PAYLOAD_BYTES, type InvokeRequest, type InvokeResponse, type InvokeTarget, type FrontendOptions } from "./invoke.js";

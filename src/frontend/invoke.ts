@@ -7,6 +7,7 @@ import type { ConcurrencyLedger } from "../counting/index.js";
 import { NoCapacityError, type AssignmentService } from "../assignment/index.js";
 import { effectiveQualifier, parseFunctionRef, type FunctionRegistry, type ResolvedFunction } from "../control/index.js";
 import type { EnvironmentSpec, InvocationOutcome } from "../worker/index.js";
+import { checkAsyncPayload, type AsyncEventSink } from "./event.js";
 
 /** Synchronous request limit (6 MB): https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html */
 export const MAX_SYNC_PAYLOAD_BYTES = 6_291_456;
@@ -54,6 +55,8 @@ export interface FrontendOptions {
   region: string;
   clock: Clock;
   log: Logger;
+  /** Accepts Event invokes (the poller fleet); without it they are refused. */
+  events?: AsyncEventSink;
 }
 
 export class FrontendInvokeService {
@@ -76,14 +79,20 @@ export class FrontendInvokeService {
     const requestId = req.requestId ?? newRequestId();
     const type = parseInvocationType(req.invocationType);
     const tail = parseLogType(req.logType);
+    if (type === "Event") checkAsyncPayload(req.payload);
     if (req.payload.length > MAX_SYNC_PAYLOAD_BYTES) {
       throw new KilnError("RequestEntityTooLargeException", `Request must be smaller than ${MAX_SYNC_PAYLOAD_BYTES} bytes for the InvokeFunction operation`);
     }
     const fn = await this.resolve(req.accountId, req.functionName, req.qualifier);
-    if (type === "Event") {
+    if (type === "Event" && !this.opts.events) {
       throw new KilnError("InvalidParameterValueException", "Asynchronous invocation (InvocationType Event) is not supported by this Kiln server yet: use RequestResponse.");
     }
     const payload = normalizePayload(req.payload);
+    if (type === "Event") {
+      const qualifier = effectiveQualifier(parseFunctionRef(req.functionName), req.qualifier);
+      await this.opts.events!.accept({ requestId, accountId: req.accountId, functionName: fn.record.name, payload, ...(qualifier !== undefined ? { qualifier } : {}) });
+      return { statusCode: 202, payload: Buffer.alloc(0), executedVersion: fn.executedVersion, requestId };
+    }
     const clientContext = decodeClientContext(req.clientContext);
     if (type === "DryRun") return { statusCode: 204, payload: Buffer.alloc(0), executedVersion: fn.executedVersion, requestId };
 

@@ -77,6 +77,7 @@ export const COUNTERS = [
   "droppedRetriesExhausted",
   "droppedEventAgeExceeded",
   "droppedFunctionNotFound",
+  "droppedRejected",
   "destinationDeliveries",
   "deadLetterDeliveries",
 ] as const;
@@ -89,6 +90,8 @@ export interface Settlement {
   followUps?: NewEvent[];
   /** Increments of this lane's counters. */
   counters?: Partial<Record<CounterName, number>>;
+  /** The event's final attempt count, for the drop record (default: the stored one). */
+  attempts?: number;
 }
 
 export interface RetryChange {

@@ -204,7 +204,7 @@ export class SqliteAsyncQueue implements AsyncEventQueue {
     return this.writes.run(() => {
       const row = this.s.attemptsOf.get(l.id, l.receipt);
       if (!row || this.s.remove.run(l.id, l.receipt).changes === 0) return false;
-      this.s.drop.run(l.lane, l.id, reason, now, row.attempts);
+      this.s.drop.run(l.lane, l.id, reason, now, s?.attempts ?? row.attempts);
       this.s.trimDrops.run(l.lane, l.lane);
       this.settle(l.lane, s);
       return true;
