@@ -7,8 +7,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { KilnError, requestId as newRequestId, type Logger } from "../base/index.js";
-import type { Accounts, AccountRecord, FunctionRegistry } from "../control/index.js";
+import type { Accounts, AccountRecord, EventInvokeConfigs, FunctionRegistry } from "../control/index.js";
 import type { FrontendInvokeService } from "../frontend/index.js";
+import type { FunctionAsyncStats } from "../pollers/index.js";
 import type { LogStore } from "../store/index.js";
 import { sendJson11Error, sendLambdaError, toKilnError } from "./errors.js";
 import type { ApiResponse, RequestContext, RouteSpec } from "./http.js";
@@ -17,6 +18,8 @@ import { CodeLinks } from "./presign.js";
 import { Router } from "./router.js";
 import { functionRoutes } from "./routes/functions.js";
 import { invokeRoute } from "./routes/invoke.js";
+import { eventInvokeConfigRoutes } from "./routes/event-invoke-config.js";
+import { asyncStatsRoute } from "./routes/async-stats.js";
 import { LOGS_TARGET_PREFIX, logsOperation } from "./routes/logs.js";
 import { SigV4Verifier } from "./sigv4.js";
 
@@ -29,6 +32,9 @@ export interface ApiDeps {
   accounts: Accounts;
   registry: FunctionRegistry;
   frontend: FrontendInvokeService;
+  eventInvokeConfigs: EventInvokeConfigs;
+  /** A function's async queue and metrics (the poller fleet's view). */
+  asyncStats(accountId: string, functionName: string): Promise<FunctionAsyncStats>;
   logs: LogStore;
   region: string;
   accountConcurrency: number;
@@ -75,6 +81,14 @@ export class ApiServer {
         tooLarge: () => new KilnError("RequestEntityTooLargeException", `Request must be smaller than ${MAX_INVOKE_REQUEST_BYTES} bytes for the InvokeFunction operation`),
       })
       .add("POST", "/kiln/2026-01-01/accounts", { ...small(async (ctx) => this.createAccount(ctx)), rootOnly: true });
+    const eic = eventInvokeConfigRoutes({ configs: d.eventInvokeConfigs, region: d.region });
+    this.router
+      .add("PUT", "/2019-09-25/functions/{fn}/event-invoke-config", small(eic.put))
+      .add("POST", "/2019-09-25/functions/{fn}/event-invoke-config", small(eic.update))
+      .add("GET", "/2019-09-25/functions/{fn}/event-invoke-config", small(eic.get))
+      .add("DELETE", "/2019-09-25/functions/{fn}/event-invoke-config", small(eic.delete))
+      .add("GET", "/2019-09-25/functions/{fn}/event-invoke-config/list", small(eic.list))
+      .add("GET", "/kiln/2026-01-01/functions/{fn}/async-stats", small(asyncStatsRoute({ registry: d.registry, region: d.region, stats: d.asyncStats })));
     this.server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 15 * 60_000 }, (req, res) => void this.handle(req, res));
   }
 

@@ -30,15 +30,16 @@ const COMMANDS: Record<string, CommandEntry> = {
   ls: { summary: "list functions", load: () => import("./commands/ls.js") },
   rm: { summary: "delete a function", load: () => import("./commands/rm.js") },
   accounts: { summary: "create accounts (accounts create <name>)", load: () => import("./commands/accounts.js") },
+  "async-stats": { summary: "a function's async queue, retries and drops", load: () => import("./commands/async-stats.js") },
 };
 
 export const MAIN_USAGE = `Usage: kiln <command> [options]
 
 Commands:
 ${Object.entries(COMMANDS)
-  .map(([name, c]) => `  ${name.padEnd(10)}${c.summary}`)
+  .map(([name, c]) => `  ${name.padEnd(13)}${c.summary}`)
   .join("\n")}
-  help      this text, or \`kiln help <command>\`
+  help         this text, or \`kiln help <command>\`
 
 Client commands reach the server at KILN_HOST:KILN_PORT (default 127.0.0.1:9900) and sign with
 KILN_ROOT_ACCESS_KEY_ID/KILN_ROOT_SECRET_ACCESS_KEY, else AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY,

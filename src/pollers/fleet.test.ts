@@ -152,7 +152,7 @@ test("max event age: an event too old fails with EventAgeExceeded without runnin
 
 test("throttles: the event waits with backoff and runs once the function has room; other functions keep flowing", async () => {
   let room = false;
-  const r = await rig((e) => (e.target.functionName === "busy" && !room ? { kind: "throttled", error: "TooManyRequestsException: Rate Exceeded." } : ok()), {
+  const r = await rig((e) => (e.target.functionName === "busy" && !room ? { kind: "throttled", error: "TooManyRequestsException: Rate Exceeded.", reason: "ReservedFunctionConcurrentInvocationLimitExceeded" } : ok()), {
     backoffBaseMs: 1000,
   });
   await r.send("busy");

@@ -15,7 +15,7 @@ import { requestId as newRequestId, type Clock, type Logger } from "../base/inde
 import { DEFAULT_MAXIMUM_EVENT_AGE_S, DEFAULT_MAXIMUM_RETRY_ATTEMPTS, parseFunctionRef } from "../control/index.js";
 import { laneOf, type AsyncEventQueue, type CounterName, type EventTarget, type LaneStats, type LeasedEvent, type NewEvent } from "../queue/index.js";
 import type { EventInvoker, InvocationResult } from "./invoker.js";
-import { LaneScheduler } from "./lanes.js";
+import { LaneScheduler, type SettleOutcome } from "./lanes.js";
 import { AgeWindow, type AgeSummary } from "./metrics.js";
 import type { AsyncOptions } from "./options.js";
 import { errorSummary, invocationRecord, type RecordCondition } from "./record.js";
@@ -210,18 +210,18 @@ export class PollerFleet {
   }
 
   private async process(e: LeasedEvent): Promise<void> {
-    let throttled = false;
+    let outcome: SettleOutcome = "ok";
     try {
-      throttled = await this.attempt(e);
+      outcome = await this.attempt(e);
     } catch (err) {
       this.d.log.error("settling an async event failed; its lease will expire and it will run again", { requestId: e.id, error: String(err) });
     } finally {
-      this.scheduler.settled(e.lane, throttled, this.d.clock.now());
+      this.scheduler.settled(e.lane, outcome, this.d.clock.now());
     }
   }
 
-  /** Runs one attempt of `e` and settles it; true when the invocation was throttled. */
-  private async attempt(e: LeasedEvent): Promise<boolean> {
+  /** Runs one attempt of `e` and settles it; says whether (and by which limit) it was throttled. */
+  private async attempt(e: LeasedEvent): Promise<SettleOutcome> {
     const started = this.d.clock.now();
     let settings: AsyncSettings | undefined;
     try {
@@ -229,17 +229,17 @@ export class PollerFleet {
     } catch (err) {
       const result: InvocationResult = { kind: "platform-error", error: `reading the async settings failed: ${String(err)}` };
       await this.settle(e, afterAttempt(e, "platform-error", FALLBACK_HANDLING, this.policy, started), undefined, result);
-      return false;
+      return "ok";
     }
     if (!settings) {
       await this.settle(e, { action: "drop", reason: "FunctionNotFound", attempts: e.attempts }, undefined, { kind: "gone", error: "the function no longer exists" });
-      return false;
+      return "ok";
     }
     const handling: ErrorHandling = { maximumRetryAttempts: settings.maximumRetryAttempts, maximumEventAgeMs: settings.maximumEventAgeMs };
     const pre = beforeAttempt(e, handling, started);
     if (pre.action === "fail") {
       await this.settle(e, pre, settings, undefined);
-      return false;
+      return "ok";
     }
     this.ages.record(e.lane, started - e.receivedAt);
     let result: InvocationResult;
@@ -249,7 +249,8 @@ export class PollerFleet {
       result = { kind: "platform-error", error: String(err) };
     }
     await this.settle(e, afterAttempt(e, result.kind, handling, this.policy, this.d.clock.now()), settings, result);
-    return result.kind === "throttled";
+    if (result.kind !== "throttled") return "ok";
+    return result.reason === "ReservedFunctionConcurrentInvocationLimitExceeded" ? "throttled" : "throttled-account";
   }
 
   private async settle(e: LeasedEvent, d: Decision, settings: AsyncSettings | undefined, result: InvocationResult | undefined): Promise<void> {

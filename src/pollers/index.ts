@@ -6,6 +6,7 @@
  * Must not import: api, store, sandbox, worker, assignment.
  */
 export { PollerFleet, MAX_SLEEP_MS, type AcceptedEvent, type AsyncSettings, type SettingsSource, type FleetDeps, type FunctionAsyncStats } from "./fleet.js";
+export { settingsFromControl } from "./settings.js";
 export { throughFrontend, classifyInvokeError, type EventInvoker, type InvocationResult } from "./invoker.js";
 export { loadAsyncOptions, defaultAsyncOptions, type AsyncOptions } from "./options.js";
 export { afterAttempt, beforeAttempt, backoffMs, type RetryPolicy, type ErrorHandling, type Decision } from "./retry.js";

@@ -9,7 +9,7 @@ import type { QueuedEvent } from "../queue/index.js";
 
 export type InvocationResult =
   | { kind: "success" | "function-error"; payload: Buffer; executedVersion: string; functionError?: string }
-  | { kind: "throttled" | "platform-error" | "gone" | "rejected"; error: string };
+  | { kind: "throttled" | "platform-error" | "gone" | "rejected"; error: string; reason?: string };
 
 export type EventInvoker = (e: QueuedEvent) => Promise<InvocationResult>;
 
@@ -43,7 +43,7 @@ export function classifyInvokeError(err: unknown): Exclude<InvocationResult, { p
   const error = `${err.code}: ${err.message}${err.fields.Reason ? ` (${err.fields.Reason})` : ""}`;
   switch (err.code) {
     case "TooManyRequestsException":
-      return { kind: "throttled", error };
+      return { kind: "throttled", error, ...(err.fields.Reason ? { reason: err.fields.Reason } : {}) };
     case "ResourceNotFoundException":
       return { kind: "gone", error };
     case "RequestEntityTooLargeException":

@@ -11,6 +11,10 @@
  * - throttled with nothing of the lane running: the lane pauses, 1x, 2x, 4x ... the backoff base,
  *   up to the backoff maximum;
  * - any other outcome ends the pause and raises the cap by one (gone once it reaches the fleet).
+ * Throttles by the account's limit (shared by all of an account's functions) also rebalance: a
+ * lane refused with nothing running is *starved*; the busiest other lane of the account gives up
+ * one poller, no lane of the account grows while one is starved, and a starved lane's pause ends
+ * as soon as another lane of its account finishes an invocation (a slot freed).
  * The scheduler learns of work from enqueues (`noteWork`), from the fleet's own retries (work
  * visible later) and from periodic queue scans; a lease that returns fewer events than asked
  * marks the lane drained.
@@ -18,7 +22,8 @@
  * Worked example: 4 pollers; lane A has 100 events, lane B 2. Round 1 allocates A,B,A,B; B's lease
  * returns 2 events, A's 2: four run. When one of A's finishes, round 2 gives its poller to B if B
  * has work left, else to A. If A is throttled while 1 other A runs, A is capped at 1, and the
- * other 3 pollers serve B and any other lane.
+ * other 3 pollers serve B and any other lane. If instead B is refused by the account's limit
+ * while A runs 2, A is capped at 1 and does not grow until B has run.
  *
  * Known caveats: fairness is per function within one process; the cluster mode needs the same
  * turn-taking across frontends (one consumer per lane). Caps are learned, not read from the
@@ -32,8 +37,13 @@ export interface LanePolicy {
   backoffMaxMs: number;
 }
 
+/** How an invocation ended, as far as scheduling cares. */
+export type SettleOutcome = "ok" | "throttled" | "throttled-account";
+
 export interface LaneState {
   lane: string;
+  /** Lanes of one account share its concurrency limit. */
+  account: string;
   /** Believed to hold events visible now. */
   hasWork: boolean;
   /** Earliest known time more events become visible. */
@@ -44,6 +54,8 @@ export interface LaneState {
   cap: number | undefined;
   pausedUntil: number;
   pauseLevel: number;
+  /** Refused by the account's limit with nothing running, and not run since. */
+  starved: boolean;
 }
 
 export class LaneScheduler {
@@ -66,7 +78,8 @@ export class LaneScheduler {
   private get(lane: string): LaneState {
     let s = this.lanes.get(lane);
     if (!s) {
-      s = { lane, hasWork: false, dueAt: undefined, inFlight: 0, cap: undefined, pausedUntil: 0, pauseLevel: 0 };
+      const slash = lane.indexOf("/");
+      s = { lane, account: slash < 0 ? lane : lane.slice(0, slash), hasWork: false, dueAt: undefined, inFlight: 0, cap: undefined, pausedUntil: 0, pauseLevel: 0, starved: false };
       this.lanes.set(lane, s);
       this.order.push(lane);
     }
@@ -140,24 +153,37 @@ export class LaneScheduler {
     if (got < asked) s.hasWork = false;
   }
 
-  /** One event of `lane` was settled; `throttled` when its invocation was refused for concurrency. */
-  settled(lane: string, throttled: boolean, now: number): void {
+  /** One event of `lane` was settled; throttles say whether the function's or the account's limit refused it. */
+  settled(lane: string, outcome: SettleOutcome, now: number): void {
     const s = this.get(lane);
     s.inFlight = Math.max(0, s.inFlight - 1);
     this.busy = Math.max(0, this.busy - 1);
-    if (throttled) {
+    if (outcome !== "ok") {
       if (s.inFlight > 0) {
         s.cap = Math.min(s.cap ?? Infinity, s.inFlight);
-      } else {
-        s.pauseLevel++;
-        s.pausedUntil = now + Math.min(this.policy.backoffBaseMs * 2 ** Math.min(s.pauseLevel - 1, 40), this.policy.backoffMaxMs);
-        s.cap = 1;
+        return;
+      }
+      s.pauseLevel++;
+      s.pausedUntil = now + Math.min(this.policy.backoffBaseMs * 2 ** Math.min(s.pauseLevel - 1, 40), this.policy.backoffMaxMs);
+      s.cap = 1;
+      if (outcome === "throttled-account") {
+        s.starved = true;
+        let hog: LaneState | undefined;
+        for (const o of this.lanes.values()) if (o !== s && o.account === s.account && o.inFlight > 1 && (!hog || o.inFlight > hog.inFlight)) hog = o;
+        if (hog) hog.cap = Math.min(hog.cap ?? Infinity, hog.inFlight - 1);
       }
       return;
     }
     s.pauseLevel = 0;
     s.pausedUntil = 0;
-    if (s.cap !== undefined) s.cap = s.cap + 1 >= this.policy.pollers ? undefined : s.cap + 1;
+    s.starved = false;
+    let waiting = false;
+    for (const o of this.lanes.values()) {
+      if (o === s || o.account !== s.account || !o.starved) continue;
+      waiting = true;
+      o.pausedUntil = Math.min(o.pausedUntil, now); // a slot of the account just freed
+    }
+    if (s.cap !== undefined && !waiting) s.cap = s.cap + 1 >= this.policy.pollers ? undefined : s.cap + 1;
   }
 
   /** When something may become eligible that is not eligible at `now` (undefined: nothing known). */

@@ -9,14 +9,18 @@ import { dirname, join } from "node:path";
 import { ConfigError, createLogger, systemClock, type Clock, type ServerConfig } from "../base/index.js";
 import { openSqliteStores } from "../store/index.js";
 import { CodeStore } from "../artifacts/index.js";
-import { Accounts, FunctionRegistry } from "../control/index.js";
+import { Accounts, EventInvokeConfigs, FunctionRegistry } from "../control/index.js";
 import { ConcurrencyLedger } from "../counting/index.js";
 import { AssignmentService } from "../assignment/index.js";
 import { Worker, type EnvironmentSpec } from "../worker/index.js";
 import { createProcessDriver, probeBubblewrap } from "../sandbox/index.js";
 import { FrontendInvokeService } from "../frontend/index.js";
 import { ApiServer } from "../api/index.js";
+import { openSqliteQueue, type AsyncEventQueue } from "../queue/index.js";
+import { PollerFleet, defaultAsyncOptions, settingsFromControl, throughFrontend, type AsyncOptions } from "../pollers/index.js";
 import { serverSecret, writeCredentialFiles } from "./credentials.js";
+
+export { loadAsyncOptions, type AsyncOptions } from "../pollers/index.js";
 
 /** The host uid sandboxes run as (the process driver's default: Lambda's sbx_user1051 is uid 993). */
 const SANDBOX_UID = 993;
@@ -47,6 +51,7 @@ export interface Standalone {
   rootCredentials: { accountId: string; accessKeyId: string; secretAccessKey: string; generated: boolean };
   worker: Worker;
   assignment: AssignmentService<EnvironmentSpec>;
+  async: { fleet: PollerFleet; queue: AsyncEventQueue };
   close(): Promise<void>;
 }
 
@@ -55,6 +60,10 @@ export interface StandaloneOptions {
   /** Print generated credentials and the warnings meant for a person (default true). */
   announce?: boolean;
   out?: (line: string) => void;
+  /** Poller fleet settings (`kiln server` reads them from KILN_ASYNC_*). */
+  async?: Partial<AsyncOptions>;
+  /** The clock of the async queue and its pollers (default: `clock`): tests move it to age events. */
+  asyncClock?: Clock;
 }
 
 export async function startStandalone(config: ServerConfig, opts: StandaloneOptions = {}): Promise<Standalone> {
@@ -132,6 +141,11 @@ export async function startStandalone(config: ServerConfig, opts: StandaloneOpti
   });
   assignment.start();
   const ledger = new ConcurrencyLedger(() => config.accountConcurrency);
+  const asyncClock = opts.asyncClock ?? clock;
+  const queue = openSqliteQueue(join(config.dataDir, "async.db"), { releaseLeasesAt: asyncClock.now() });
+  if (queue.releasedAtOpen > 0) log.info("async events that were running when Kiln stopped will run again", { events: queue.releasedAtOpen });
+  const eventInvokeConfigs = new EventInvokeConfigs({ metadata: stores.metadata, registry, clock, region: config.region });
+  let fleet: PollerFleet | undefined;
   const frontend = new FrontendInvokeService({
     registry,
     ledger,
@@ -141,12 +155,24 @@ export async function startStandalone(config: ServerConfig, opts: StandaloneOpti
     region: config.region,
     clock,
     log: createLogger("frontend"),
+    events: { accept: (e) => fleet!.accept(e) },
+  });
+  fleet = new PollerFleet({
+    queue,
+    invoke: throughFrontend(frontend),
+    settings: settingsFromControl(eventInvokeConfigs),
+    clock: asyncClock,
+    log: createLogger("pollers"),
+    region: config.region,
+    options: { ...defaultAsyncOptions(), ...opts.async },
   });
   let ready = false;
   const api = new ApiServer({
     accounts,
     registry,
     frontend,
+    eventInvokeConfigs,
+    asyncStats: (accountId, name) => fleet!.stats(accountId, name),
     logs: stores.logs,
     region: config.region,
     accountConcurrency: config.accountConcurrency,
@@ -156,6 +182,7 @@ export async function startStandalone(config: ServerConfig, opts: StandaloneOpti
     ready: () => ready,
   });
   await registry.recover();
+  await fleet.start();
   const url = await api.listen(config.port, config.host);
   ready = true;
   let closing: Promise<void> | undefined;
@@ -164,13 +191,16 @@ export async function startStandalone(config: ServerConfig, opts: StandaloneOpti
     rootCredentials: { accountId: root.account.accountId, accessKeyId: root.account.accessKeyId, secretAccessKey: root.account.secretAccessKey, generated: root.generated },
     worker,
     assignment,
+    async: { fleet, queue },
     close: () =>
       (closing ??= (async () => {
         ready = false;
         await api.close();
+        await fleet!.close(5000);
         await assignment!.close();
         await worker.close();
         await registry.settled();
+        await queue.close();
         await stores.close();
       })()),
   };

@@ -286,7 +286,7 @@ describe("bad input: AWS errors, and the server keeps serving", { timeout: 120_0
     await stillServing();
   });
 
-  test("invoke: payload over 6 MB is 413, exactly 6 MB runs; invalid JSON is 400; Event is refused clearly", async () => {
+  test("invoke: payload over 6 MB is 413, exactly 6 MB runs; invalid JSON is 400; Event over 1 MB is 413", async () => {
     const six = 6_291_456;
     const stringOf = (bytes: number) => Buffer.from(`"${"a".repeat(bytes - 2)}"`);
     await rejectsAws(c.send(new InvokeCommand({ FunctionName: "ok", Payload: stringOf(six + 1) })), {
@@ -305,10 +305,15 @@ describe("bad input: AWS errors, and the server keeps serving", { timeout: 120_0
         message: /^Could not parse request body into json: Could not parse payload into json/,
       });
     }
-    await rejectsAws(c.send(new InvokeCommand({ FunctionName: "ok", InvocationType: "Event", Payload: Buffer.from("{}") })), {
-      name: "InvalidParameterValueException",
+    await rejectsAws(c.send(new InvokeCommand({ FunctionName: "ok", InvocationType: "Event", Payload: stringOf(1_048_577) })), {
+      name: "RequestEntityTooLargeException",
+      status: 413,
+      message: "1048577 byte payload is too large for the Event invocation type (limit 1048576 bytes)",
+    });
+    await rejectsAws(c.send(new InvokeCommand({ FunctionName: "ok", InvocationType: "Event", Payload: Buffer.from("{not json") })), {
+      name: "InvalidRequestContentException",
       status: 400,
-      message: /InvocationType Event.*not supported/,
+      message: /^Could not parse request body into json/,
     });
     const bogus = await signedFetch(t.url, { method: "POST", path: "/2015-03-31/functions/ok/invocations", body: "{}", headers: { "x-amz-invocation-type": "Sometimes" } });
     assert.equal(bogus.status, 400);

@@ -193,10 +193,10 @@ done
 });
 
 describe("invoke types", () => {
-  test("DryRun answers 204 without running; Event is refused until async invocations exist", async () => {
+  test("DryRun answers 204 without running; an Event payload over the 1 MB async limit is refused before queueing", async () => {
     await k.deploy("dry", "nodejs20.x", "index.handler", { "index.js": "exports.handler = async () => { throw new Error('must not run'); };" });
     const r = await c.send(new InvokeCommand({ FunctionName: "dry", InvocationType: "DryRun" }));
     assert.equal(r.StatusCode, 204);
-    await assert.rejects(c.send(new InvokeCommand({ FunctionName: "dry", InvocationType: "Event" })), /not supported/);
+    await assert.rejects(c.send(new InvokeCommand({ FunctionName: "dry", InvocationType: "Event", Payload: Buffer.from(`"${"a".repeat(1_048_576)}"`) })), /too large for the Event invocation type/);
   });
 });

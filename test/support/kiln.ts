@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { execFile } from "node:child_process";
 import { LambdaClient, CreateFunctionCommand, waitUntilFunctionActiveV2, type Runtime } from "@aws-sdk/client-lambda";
 import { loadServerConfig, type ServerConfig } from "../../src/base/index.js";
-import { startStandalone, type Standalone } from "../../src/standalone/index.js";
+import { startStandalone, type Standalone, type StandaloneOptions } from "../../src/standalone/index.js";
 import { zipFiles } from "../../src/artifacts/index.js";
 
 export const ROOT_KEY = { accessKeyId: "AKIAKILNTESTROOT0001", secretAccessKey: "kiln-test-root-secret-0000000000000000000" };
@@ -27,9 +27,13 @@ export interface TestKiln {
   stop(opts?: { keepData?: boolean }): Promise<void>;
 }
 
-export async function startKiln(overrides: Partial<ServerConfig> = {}, dataDir = mkdtempSync(join(tmpdir(), "kiln-e2e-"))): Promise<TestKiln> {
+export async function startKiln(
+  overrides: Partial<ServerConfig> = {},
+  dataDir = mkdtempSync(join(tmpdir(), "kiln-e2e-")),
+  standalone: Omit<StandaloneOptions, "announce"> = {},
+): Promise<TestKiln> {
   const config = loadServerConfig({ KILN_ISOLATION: process.env.KILN_TEST_ISOLATION }, { port: 0, dataDir, rootAccessKeyId: ROOT_KEY.accessKeyId, rootSecretAccessKey: ROOT_KEY.secretAccessKey, ...overrides });
-  const kiln = await startStandalone(config, { announce: false });
+  const kiln = await startStandalone(config, { announce: false, ...standalone });
   const port = Number(new URL(kiln.url).port);
   const clients: LambdaClient[] = [];
   const client = (keys = ROOT_KEY) => {

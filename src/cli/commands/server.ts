@@ -1,6 +1,6 @@
 /** `kiln server`: runs standalone Kiln (every component in this process) until Ctrl-C or SIGTERM. */
 import { ConfigError, loadServerConfig, type ServerConfig } from "../../base/index.js";
-import { startStandalone } from "../../standalone/index.js";
+import { loadAsyncOptions, startStandalone, type AsyncOptions } from "../../standalone/index.js";
 import type { CliContext, CommandModule } from "../context.js";
 import { parseCommandArgs, parseIntOption, rejectExtraPositionals, UsageError } from "../usage.js";
 
@@ -44,8 +44,10 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   }
 
   let config: ServerConfig;
+  let asyncOptions: AsyncOptions;
   try {
     config = loadServerConfig(ctx.env, overrides);
+    asyncOptions = loadAsyncOptions(ctx.env);
   } catch (e) {
     if (e instanceof ConfigError) throw new UsageError(e.message, "server");
     throw e;
@@ -54,7 +56,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   if (ctx.signal.aborted) return 0;
   let server: Awaited<ReturnType<typeof startStandalone>>;
   try {
-    server = await startStandalone(config);
+    server = await startStandalone(config, { async: asyncOptions });
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "EADDRINUSE") {
       throw new Error(`${config.host}:${config.port} is already in use. Is Kiln already running? Choose another port with --port or KILN_PORT.`);
