@@ -29,6 +29,8 @@ export interface InvokeRequestSpec {
   credentials: Credentials;
   /** Send X-Amz-Log-Type: Tail (the REPORT line comes back in X-Amz-Log-Result). */
   logTail?: boolean;
+  /** Send X-Amz-Invocation-Type (e.g. Event: an asynchronous invoke, answered 202). */
+  invocationType?: "Event" | "RequestResponse" | "DryRun";
 }
 
 export interface SignedInvoke {
@@ -59,6 +61,7 @@ export class InvokeSigner {
   /** The unsigned headers, in the order the SDK sends them. */
   private baseHeaders(date: string, invocationId: string): Record<string, string> {
     return {
+      ...(this.spec.invocationType !== undefined ? { "x-amz-invocation-type": this.spec.invocationType } : {}),
       ...(this.spec.logTail === true ? { "x-amz-log-type": "Tail" } : {}),
       "content-type": "application/octet-stream",
       "content-length": String(Buffer.byteLength(this.spec.payload)),
