@@ -29,7 +29,7 @@ interface Rig {
 let n = 0;
 async function rig(behave: (e: QueuedEvent) => Promise<InvocationResult> | InvocationResult, options: Partial<AsyncOptions> = {}): Promise<Rig> {
   const dir = mkdtempSync(join(tmpdir(), "kiln-fleet-"));
-  const queue = openSqliteQueue(join(dir, "async.db"));
+  const queue = await openSqliteQueue(join(dir, "async.db"));
   const clock = new ManualClock();
   const calls: QueuedEvent[] = [];
   const settings = new Map<string, Partial<AsyncSettings> | undefined>();

@@ -142,7 +142,7 @@ export async function startStandalone(config: ServerConfig, opts: StandaloneOpti
   assignment.start();
   const ledger = new ConcurrencyLedger(() => config.accountConcurrency);
   const asyncClock = opts.asyncClock ?? clock;
-  const queue = openSqliteQueue(join(config.dataDir, "async.db"), { releaseLeasesAt: asyncClock.now() });
+  const queue = await openSqliteQueue(join(config.dataDir, "async.db"), { releaseLeasesAt: asyncClock.now() });
   if (queue.releasedAtOpen > 0) log.info("async events that were running when Kiln stopped will run again", { events: queue.releasedAtOpen });
   const eventInvokeConfigs = new EventInvokeConfigs({ metadata: stores.metadata, registry, clock, region: config.region });
   let fleet: PollerFleet | undefined;

@@ -1,2 +1,3 @@
-/** The standalone async queue: SQLite, one file in the data dir. */
-export { openSqliteQueue, SqliteAsyncQueue, RECENT_DROPS_KEPT, type SqliteQueueOptions } from "./queue.js";
+/** The standalone async queue: SQLite, one file in the data dir, written by its own thread. */
+export { openSqliteQueue, SqliteAsyncQueue, type SqliteQueueOptions } from "./queue.js";
+export { RECENT_DROPS_KEPT } from "./store.js";

@@ -1,266 +1,139 @@
 /**
  * AsyncEventQueue on SQLite, in its own file in the data dir (its writes never wait for the
- * metadata store's). WAL + synchronous=FULL and group commit: an enqueue resolves after its
- * transaction is on disk, and a burst of enqueues shares one fsync.
- *
- * A lease is a visibility timeout, as on SQS: leasing moves `visible_at` to the lease's end and
- * bumps `receipt`; settling requires the receipt and `leased = 1`. An expired lease makes the
- * event visible again with `leased` still 1, which is how a redelivery is recognized and counted.
+ * metadata store's), written by its own thread (`writer.ts`): WAL + synchronous=FULL and group
+ * commit, so an enqueue resolves once its transaction is on disk, a burst of enqueues shares one
+ * fsync, and the server's event loop never blocks on the disk. This class is the main thread's
+ * side: every call is one message to the writer and one reply.
  */
-import Database from "better-sqlite3";
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
-import {
-  COUNTERS,
-  laneOf,
-  zeroCounters,
-  type AsyncEventQueue,
-  type CounterName,
-  type EventSource,
-  type EventTarget,
-  type LaneStats,
-  type LaneSummary,
-  type LeaseRef,
-  type LeasedEvent,
-  type NewEvent,
-  type RetryChange,
-  type Settlement,
-} from "../contract.js";
-import { GroupCommit } from "./group-commit.js";
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS async_events (
-  seq         INTEGER PRIMARY KEY AUTOINCREMENT,
-  id          TEXT NOT NULL UNIQUE,
-  lane        TEXT NOT NULL,
-  target      TEXT NOT NULL,
-  source      TEXT NOT NULL,
-  payload     BLOB NOT NULL,
-  received_at INTEGER NOT NULL,
-  visible_at  INTEGER NOT NULL,
-  leased      INTEGER NOT NULL DEFAULT 0,
-  receipt     INTEGER NOT NULL DEFAULT 0,
-  attempts    INTEGER NOT NULL DEFAULT 0,
-  backoffs    INTEGER NOT NULL DEFAULT 0,
-  last_error  TEXT
-);
-CREATE INDEX IF NOT EXISTS async_events_ready ON async_events (lane, visible_at, seq);
-CREATE TABLE IF NOT EXISTS async_counters (
-  lane  TEXT NOT NULL,
-  name  TEXT NOT NULL,
-  value INTEGER NOT NULL,
-  PRIMARY KEY (lane, name)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS async_dropped (
-  id         INTEGER PRIMARY KEY AUTOINCREMENT,
-  lane       TEXT NOT NULL,
-  event_id   TEXT NOT NULL,
-  reason     TEXT NOT NULL,
-  dropped_at INTEGER NOT NULL,
-  attempts   INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS async_dropped_lane ON async_dropped (lane, id);
-`;
-
-/** How many drops each lane remembers. */
-export const RECENT_DROPS_KEPT = 100;
-const RECENT_DROPS_SHOWN = 10;
-
-interface EventRow {
-  seq: number;
-  id: string;
-  lane: string;
-  target: string;
-  source: string;
-  payload: Buffer;
-  received_at: number;
-  leased: number;
-  receipt: number;
-  attempts: number;
-  backoffs: number;
-  last_error: string | null;
-}
-
-interface SummaryRow {
-  lane: string;
-  depth: number;
-  ready: number | null;
-  in_flight: number | null;
-  next_visible: number | null;
-  oldest: number | null;
-}
+import { Worker } from "node:worker_threads";
+import type { AsyncEventQueue, LaneStats, LaneSummary, LeaseRef, LeasedEvent, NewEvent, RetryChange, Settlement } from "../contract.js";
+import type { QueueOp } from "./store.js";
+import type { WriterError, WriterHello, WriterInit, WriterReply } from "./writer.js";
 
 export interface SqliteQueueOptions {
   /**
-   * Make every leased event visible again at `now` when opening: right when this process is the
-   * file's only user (standalone), so leases held by a crashed predecessor need not expire first.
+   * Make every leased event visible again at this time when opening: right when this process is
+   * the file's only user (standalone), so leases held by a crashed predecessor need not expire first.
    */
   releaseLeasesAt?: number;
 }
 
-export class SqliteAsyncQueue implements AsyncEventQueue {
-  private readonly writes: GroupCommit;
-  private readonly s;
-  /** Leases a predecessor left behind, made visible again at open. */
-  readonly releasedAtOpen: number;
+/** A Buffer of its own (a pooled one would copy its whole 8 KB pool across the thread boundary). */
+const own = (b: Uint8Array): Uint8Array => new Uint8Array(b);
+const asBuffer = (b: Uint8Array): Buffer => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+const ownEvents = (events: readonly NewEvent[]): NewEvent[] => events.map((e) => ({ ...e, payload: own(e.payload) as Buffer }));
+const ownSettlement = (s: Settlement | undefined): Settlement | undefined => (s?.followUps ? { ...s, followUps: ownEvents(s.followUps) } : s);
+const leaseRef = (l: LeaseRef): LeaseRef => ({ id: l.id, lane: l.lane, receipt: l.receipt });
 
-  constructor(
-    private readonly db: Database.Database,
-    opts: SqliteQueueOptions = {},
+function toError(e: WriterError): Error {
+  const err = new Error(e.message) as Error & { code?: string };
+  err.name = e.name;
+  if (e.code !== undefined) err.code = e.code;
+  return err;
+}
+
+export class SqliteAsyncQueue implements AsyncEventQueue {
+  private nextId = 1;
+  private readonly waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
+  private exited: Promise<void>;
+  private closed = false;
+
+  private constructor(
+    private readonly worker: Worker,
+    /** Leases a predecessor left behind, made visible again at open. */
+    readonly releasedAtOpen: number,
   ) {
-    db.exec(SCHEMA);
-    this.writes = new GroupCommit(db);
-    this.s = {
-      insert: db.prepare("INSERT INTO async_events (id, lane, target, source, payload, received_at, visible_at) VALUES (?, ?, ?, ?, ?, ?, ?)"),
-      ready: db.prepare<[string, number, number], EventRow>(
-        "SELECT seq, id, lane, target, source, payload, received_at, leased, receipt, attempts, backoffs, last_error FROM async_events WHERE lane = ? AND visible_at <= ? ORDER BY visible_at, seq LIMIT ?",
-      ),
-      take: db.prepare("UPDATE async_events SET visible_at = ?, leased = 1, receipt = receipt + 1 WHERE seq = ?"),
-      remove: db.prepare("DELETE FROM async_events WHERE id = ? AND receipt = ? AND leased = 1"),
-      attemptsOf: db.prepare<[string, number], { attempts: number }>("SELECT attempts FROM async_events WHERE id = ? AND receipt = ? AND leased = 1"),
-      retry: db.prepare("UPDATE async_events SET visible_at = ?, leased = 0, attempts = ?, backoffs = ?, last_error = ? WHERE id = ? AND receipt = ? AND leased = 1"),
-      count: db.prepare(
-        "INSERT INTO async_counters (lane, name, value) VALUES (?, ?, ?) ON CONFLICT (lane, name) DO UPDATE SET value = value + excluded.value",
-      ),
-      drop: db.prepare("INSERT INTO async_dropped (lane, event_id, reason, dropped_at, attempts) VALUES (?, ?, ?, ?, ?)"),
-      trimDrops: db.prepare(
-        `DELETE FROM async_dropped WHERE lane = ? AND id <= (SELECT id FROM async_dropped WHERE lane = ? ORDER BY id DESC LIMIT 1 OFFSET ${RECENT_DROPS_KEPT})`,
-      ),
-      lanes: db.prepare<[number, number, number], SummaryRow>(
-        `SELECT lane, COUNT(*) AS depth, SUM(visible_at <= ?) AS ready, SUM(leased = 1 AND visible_at > ?) AS in_flight,
-                MIN(CASE WHEN visible_at > ? THEN visible_at END) AS next_visible, MIN(received_at) AS oldest
-         FROM async_events GROUP BY lane`,
-      ),
-      lane: db.prepare<[number, number, number, string], Omit<SummaryRow, "lane">>(
-        `SELECT COUNT(*) AS depth, SUM(visible_at <= ?) AS ready, SUM(leased = 1 AND visible_at > ?) AS in_flight,
-                MIN(CASE WHEN visible_at > ? THEN visible_at END) AS next_visible, MIN(received_at) AS oldest
-         FROM async_events WHERE lane = ?`,
-      ),
-      counters: db.prepare<[string], { name: string; value: number }>("SELECT name, value FROM async_counters WHERE lane = ?"),
-      drops: db.prepare<[string], { event_id: string; reason: string; dropped_at: number; attempts: number }>(
-        `SELECT event_id, reason, dropped_at, attempts FROM async_dropped WHERE lane = ? ORDER BY id DESC LIMIT ${RECENT_DROPS_SHOWN}`,
-      ),
-    };
-    this.releasedAtOpen =
-      opts.releaseLeasesAt === undefined ? 0 : db.prepare("UPDATE async_events SET visible_at = ? WHERE leased = 1 AND visible_at > ?").run(opts.releaseLeasesAt, opts.releaseLeasesAt).changes;
+    worker.on("message", (replies: WriterReply[]) => {
+      for (const r of replies) {
+        const w = this.waiting.get(r.id);
+        if (!w) continue;
+        this.waiting.delete(r.id);
+        if (r.ok) w.resolve(r.value);
+        else w.reject(toError(r.error));
+      }
+    });
+    this.exited = new Promise((resolve) =>
+      worker.once("exit", () => {
+        for (const w of this.waiting.values()) w.reject(new Error("the async queue's writer thread has exited"));
+        this.waiting.clear();
+        resolve();
+      }),
+    );
+    worker.on("error", () => undefined); // reported through "exit"
+  }
+
+  static async open(file: string, opts: SqliteQueueOptions = {}): Promise<SqliteAsyncQueue> {
+    const init: WriterInit = { file, ...(opts.releaseLeasesAt !== undefined ? { releaseLeasesAt: opts.releaseLeasesAt } : {}) };
+    const worker = new Worker(new URL("./writer.js", import.meta.url), { workerData: init });
+    const listeners: Array<[string, (...a: any[]) => void]> = [];
+    const hello = await new Promise<WriterHello>((resolve, reject) => {
+      listeners.push(["message", resolve], ["error", reject], ["exit", (code: number) => reject(new Error(`the async queue's writer thread exited with ${code} while opening ${file}`))]);
+      for (const [event, fn] of listeners) worker.once(event, fn);
+    });
+    // Only ours: Worker keeps listeners of its own.
+    for (const [event, fn] of listeners) worker.off(event, fn);
+    if (!hello.ready) {
+      await worker.terminate();
+      throw toError(hello.error);
+    }
+    return new SqliteAsyncQueue(worker, hello.released);
+  }
+
+  private call<T>(op: QueueOp | { op: "commits" } | { op: "close" }): Promise<T> {
+    if (this.closed && op.op !== "close") return Promise.reject(new Error("the async queue is closed"));
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.worker.postMessage({ id, op });
+    });
   }
 
   /** Transactions committed so far (group commit shows as fewer commits than operations). */
-  get commits(): number {
-    return this.writes.commits;
-  }
-
-  private insert(events: readonly NewEvent[]): void {
-    const received = new Map<string, number>();
-    for (const e of events) {
-      const lane = laneOf(e.target);
-      this.s.insert.run(e.id, lane, JSON.stringify(e.target), e.source, e.payload, e.receivedAt, e.receivedAt);
-      received.set(lane, (received.get(lane) ?? 0) + 1);
-    }
-    for (const [lane, n] of received) this.s.count.run(lane, "received", n);
-  }
-
-  private settle(lane: string, s: Settlement | undefined): void {
-    if (!s) return;
-    if (s.followUps && s.followUps.length > 0) this.insert(s.followUps);
-    for (const [name, n] of Object.entries(s.counters ?? {}) as Array<[CounterName, number]>) if (n !== 0) this.s.count.run(lane, name, n);
+  commits(): Promise<number> {
+    return this.call({ op: "commits" });
   }
 
   enqueue(events: NewEvent[]): Promise<void> {
-    return this.writes.run(() => this.insert(events));
+    return this.call({ op: "enqueue", events: ownEvents(events) });
   }
 
-  lease(lane: string, n: number, now: number, leaseMs: number): Promise<LeasedEvent[]> {
-    return this.writes.run(() => {
-      const rows = this.s.ready.all(lane, now, n);
-      let redelivered = 0;
-      const out = rows.map((r) => {
-        this.s.take.run(now + leaseMs, r.seq);
-        if (r.leased === 1) redelivered++;
-        return toLeased(r);
-      });
-      if (redelivered > 0) this.s.count.run(lane, "redelivered", redelivered);
-      return out;
-    });
+  async lease(lane: string, n: number, now: number, leaseMs: number): Promise<LeasedEvent[]> {
+    const got = await this.call<LeasedEvent[]>({ op: "lease", lane, n, now, leaseMs });
+    for (const e of got) e.payload = asBuffer(e.payload);
+    return got;
   }
 
   ack(l: LeaseRef, s?: Settlement): Promise<boolean> {
-    return this.writes.run(() => {
-      if (this.s.remove.run(l.id, l.receipt).changes === 0) return false;
-      this.settle(l.lane, s);
-      return true;
-    });
+    return this.call({ op: "ack", lease: leaseRef(l), ...(s ? { s: ownSettlement(s)! } : {}) });
   }
 
   retryAt(l: LeaseRef, at: number, change: RetryChange, s?: Settlement): Promise<boolean> {
-    return this.writes.run(() => {
-      if (this.s.retry.run(at, change.attempts, change.backoffs, change.lastError ?? null, l.id, l.receipt).changes === 0) return false;
-      this.settle(l.lane, s);
-      return true;
-    });
+    return this.call({ op: "retryAt", lease: leaseRef(l), at, change, ...(s ? { s: ownSettlement(s)! } : {}) });
   }
 
   dead(l: LeaseRef, reason: string, now: number, s?: Settlement): Promise<boolean> {
-    return this.writes.run(() => {
-      const row = this.s.attemptsOf.get(l.id, l.receipt);
-      if (!row || this.s.remove.run(l.id, l.receipt).changes === 0) return false;
-      this.s.drop.run(l.lane, l.id, reason, now, s?.attempts ?? row.attempts);
-      this.s.trimDrops.run(l.lane, l.lane);
-      this.settle(l.lane, s);
-      return true;
-    });
+    return this.call({ op: "dead", lease: leaseRef(l), reason, now, ...(s ? { s: ownSettlement(s)! } : {}) });
   }
 
-  async lanes(now: number): Promise<LaneSummary[]> {
-    this.writes.flush();
-    return this.s.lanes.all(now, now, now).map(toSummary);
+  lanes(now: number): Promise<LaneSummary[]> {
+    return this.call({ op: "lanes", now });
   }
 
-  async stats(lane: string, now: number): Promise<LaneStats> {
-    this.writes.flush();
-    const summary = toSummary({ ...this.s.lane.get(now, now, now, lane)!, lane });
-    const counters = zeroCounters();
-    for (const r of this.s.counters.all(lane)) if ((COUNTERS as readonly string[]).includes(r.name)) counters[r.name as CounterName] = r.value;
-    const recentDrops = this.s.drops.all(lane).map((d) => ({ id: d.event_id, reason: d.reason, droppedAt: d.dropped_at, attempts: d.attempts }));
-    return { ...summary, counters, recentDrops };
+  stats(lane: string, now: number): Promise<LaneStats> {
+    return this.call({ op: "stats", lane, now });
   }
 
+  /** Commits what was asked for, closes the database and ends the writer thread. */
   async close(): Promise<void> {
-    this.writes.flush();
-    this.db.close();
+    if (this.closed) return this.exited;
+    const bye = this.call<void>({ op: "close" });
+    this.closed = true;
+    await bye.catch(() => undefined);
+    await this.exited;
   }
 }
 
-function toLeased(r: EventRow): LeasedEvent {
-  const e: LeasedEvent = {
-    id: r.id,
-    lane: r.lane,
-    target: JSON.parse(r.target) as EventTarget,
-    payload: r.payload,
-    receivedAt: r.received_at,
-    source: r.source as EventSource,
-    attempts: r.attempts,
-    backoffs: r.backoffs,
-    receipt: r.receipt + 1,
-    redelivered: r.leased === 1,
-  };
-  if (r.last_error !== null) e.lastError = r.last_error;
-  return e;
-}
-
-function toSummary(r: SummaryRow): LaneSummary {
-  const s: LaneSummary = { lane: r.lane, depth: r.depth, ready: r.ready ?? 0, inFlight: r.in_flight ?? 0 };
-  if (r.next_visible !== null) s.nextVisibleAt = r.next_visible;
-  if (r.oldest !== null) s.oldestReceivedAt = r.oldest;
-  return s;
-}
-
-/** Opens (creating if needed) the queue file with the settings that make crashes harmless. */
-export function openSqliteQueue(file: string, opts: SqliteQueueOptions = {}): SqliteAsyncQueue {
-  if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-  const db = new Database(file);
-  db.pragma("journal_mode = WAL");
-  db.pragma("synchronous = FULL");
-  db.pragma("busy_timeout = 5000");
-  return new SqliteAsyncQueue(db, opts);
+/** Opens (creating if needed) the queue file, on its writer thread. */
+export function openSqliteQueue(file: string, opts: SqliteQueueOptions = {}): Promise<SqliteAsyncQueue> {
+  return SqliteAsyncQueue.open(file, opts);
 }
