@@ -10,3 +10,8 @@ export { validateCreateFunction, validateUpdateCode, validateUpdateConfiguration
 export { toFunctionConfiguration, type FunctionConfiguration } from "./wire.js";
 export { FunctionRegistry, type CodePackages, type FunctionChange } from "./functions.js";
 export { Accounts } from "./accounts.js";
+export { FunctionVersions, configFingerprint, isVersionNumber, type PublishInput } from "./versions.js";
+export { FunctionAliases, toAliasConfiguration, validateAliasName, validateFunctionVersion } from "./aliases.js";
+export { checkRouting, parseRoutingConfig, routesToAdditional, type RoutingEntry } from "./routing.js";
+export { ConcurrencyConfigs, allocatedOf, unreservedConcurrency, checkReservedConcurrency, checkProvisionedConcurrency, type FunctionAllocation } from "./concurrency.js";
+export { FunctionTags, parseTaggableArn, validateTagMap } from "./tags.js";

@@ -10,7 +10,7 @@ import { ConfigError, createLogger, systemClock, type Clock, type ServerConfig }
 import { openSqliteStores } from "../store/index.js";
 import { CodeStore } from "../artifacts/index.js";
 import { Accounts, FunctionRegistry } from "../control/index.js";
-import { ConcurrencyLedger } from "../counting/index.js";
+import { ConcurrencyLedger, ScalingLimiter } from "../counting/index.js";
 import { AssignmentService } from "../assignment/index.js";
 import { Worker, type EnvironmentSpec } from "../worker/index.js";
 import { createProcessDriver, probeBubblewrap } from "../sandbox/index.js";
@@ -96,7 +96,14 @@ export async function startStandalone(config: ServerConfig, opts: StandaloneOpti
     out(`  AWS_SECRET_ACCESS_KEY=${root.account.secretAccessKey}`);
   }
 
-  const registry = new FunctionRegistry({ metadata: stores.metadata, code, clock, region: config.region, log: createLogger("control") });
+  const registry = new FunctionRegistry({
+    metadata: stores.metadata,
+    code,
+    clock,
+    region: config.region,
+    log: createLogger("control"),
+    accountConcurrency: config.accountConcurrency,
+  });
   const driver = createProcessDriver({ isolation: config.isolation, runtimesDir, logger: createLogger("sandbox") });
   let assignment: AssignmentService<EnvironmentSpec> | undefined;
   const worker = new Worker({
@@ -141,6 +148,7 @@ export async function startStandalone(config: ServerConfig, opts: StandaloneOpti
     region: config.region,
     clock,
     log: createLogger("frontend"),
+    scaling: new ScalingLimiter(() => clock.monotonic()),
   });
   let ready = false;
   const api = new ApiServer({
@@ -156,6 +164,7 @@ export async function startStandalone(config: ServerConfig, opts: StandaloneOpti
     ready: () => ready,
   });
   await registry.recover();
+  await frontend.recover();
   const url = await api.listen(config.port, config.host);
   ready = true;
   let closing: Promise<void> | undefined;

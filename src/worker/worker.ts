@@ -27,6 +27,8 @@ export interface EnvironmentSpec {
   environment: Record<string, string>;
   logGroup: string;
   region: string;
+  /** "provisioned-concurrency": initialize before the environment is handed out (default "on-demand"). */
+  initializationType?: "on-demand" | "provisioned-concurrency";
 }
 
 export interface WorkerOptions {
@@ -135,6 +137,7 @@ export class Worker {
             logGroup: spec.logGroup,
             logStream: stream,
             user: spec.environment,
+            ...(spec.initializationType ? { initializationType: spec.initializationType } : {}),
           }),
         },
         {
@@ -146,6 +149,7 @@ export class Worker {
           },
         },
       );
+      if (spec.initializationType === "provisioned-concurrency") await env.initialize();
     } catch (e) {
       await this.destroyEnvironment(id);
       throw e;
