@@ -1,7 +1,7 @@
 /** CreateAlias, GetAlias, UpdateAlias, DeleteAlias, ListAliases. */
 import { toAliasConfiguration, validateFunctionVersion, type FunctionRegistry } from "../../control/index.js";
 import { jsonBody, type Handler } from "../http.js";
-import { functionOf, maxItems } from "./paging.js";
+import { functionOf, maxItems } from "./params.js";
 
 type AliasOperation = "createAlias" | "getAlias" | "updateAlias" | "deleteAlias" | "listAliases";
 

@@ -6,7 +6,7 @@
 import { invalidParameter, lambdaTimestamp } from "../../base/index.js";
 import { effectiveQualifier, functionArn, parseFunctionRef, type FunctionRegistry, type ProvisionedConfigRecord } from "../../control/index.js";
 import { jsonBody, type Handler, type RequestContext } from "../http.js";
-import { functionOf, maxItems, requiredInt } from "./paging.js";
+import { functionOf, maxItems, requiredInt } from "./params.js";
 
 export type ProvisionedStatus = "IN_PROGRESS" | "READY" | "FAILED";
 

@@ -2,7 +2,7 @@
 import { validation } from "../../base/index.js";
 import { DESCRIPTION_MAX, toFunctionConfiguration, type FunctionRegistry } from "../../control/index.js";
 import { jsonBody, type Handler } from "../http.js";
-import { functionOf, maxItems, optionalString } from "./paging.js";
+import { functionOf, maxItems, optionalString } from "./params.js";
 
 export function versionRoutes(d: { registry: FunctionRegistry; region: string }): Record<"publishVersion" | "listVersions", Handler> {
   return {

@@ -1,4 +1,4 @@
-/** MaxItems and function references, as the version, alias and concurrency operations take them. */
+/** Request parameters the release operations share: MaxItems, the function named in the path, typed body members. */
 import { KilnError, invalidParameter } from "../../base/index.js";
 import { LIST_MAX_ITEMS, parseFunctionRef, type FunctionRef } from "../../control/index.js";
 import type { RequestContext } from "../http.js";
