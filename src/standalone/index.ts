@@ -13,13 +13,13 @@ import { Accounts, FunctionRegistry } from "../control/index.js";
 import { ConcurrencyLedger } from "../counting/index.js";
 import { AssignmentService } from "../assignment/index.js";
 import { Worker, type EnvironmentSpec } from "../worker/index.js";
-import { createProcessDriver, probeBubblewrap } from "../sandbox/index.js";
+import { DEFAULT_SANDBOX_UID, createProcessDriver, probeBubblewrap } from "../sandbox/index.js";
 import { FrontendInvokeService } from "../frontend/index.js";
 import { ApiServer } from "../api/index.js";
 import { serverSecret, writeCredentialFiles } from "./credentials.js";
 
 /** The host uid sandboxes run as (the process driver's default: Lambda's sbx_user1051 is uid 993). */
-const SANDBOX_UID = 993;
+const SANDBOX_UID = DEFAULT_SANDBOX_UID;
 
 /**
  * Sandboxes run as an unprivileged uid, and bubblewrap resolves the paths it binds (code, /tmp)
