@@ -191,7 +191,7 @@ export class FunctionVersions {
         throw e;
       }
       if (hadProvisioned) await this.registry.concurrency.announce(accountId, ref.name);
-      this.registry.emit({ kind: "deleted", accountId, name: ref.name, version: qualifier });
+      this.registry.emit({ kind: "version-deleted", accountId, name: ref.name, version: qualifier });
       return;
     }
     throw conflict(`The operation cannot be performed at this time. An update is in progress for resource: ${this.registry.arn(accountId, ref.name)}`);
