@@ -46,15 +46,15 @@ const isNotFound = (e: unknown): boolean => e instanceof KilnError && e.code ===
 
 export class EventInvokeConfigs {
   constructor(private readonly d: EventInvokeConfigsDeps) {
+    // A config goes with its function, version or alias (checked: a change event alone does not say it is gone).
     d.registry.onChange((c) => {
-      if (c.kind !== "deleted") return;
-      // Only when the function itself is gone (not one of its versions or aliases).
-      void d.registry
-        .get(c.accountId, { name: c.name })
-        .then(
-          () => undefined,
-          (e: unknown) => (isNotFound(e) ? d.metadata.delete(CONFIGS, `${c.accountId}/${c.name}/`, { prefix: true }) : undefined),
-        )
+      const qualifier = c.kind === "deleted" ? undefined : c.kind === "version-deleted" ? c.version : c.kind === "alias" ? c.alias : null;
+      if (qualifier === null) return;
+      void this.functionExists(c.accountId, { name: c.name }, qualifier)
+        .then((exists) => {
+          if (exists) return;
+          return qualifier === undefined ? d.metadata.delete(CONFIGS, `${c.accountId}/${c.name}/`, { prefix: true }) : d.metadata.delete(CONFIGS, key(c.accountId, c.name, qualifier));
+        })
         .catch(() => undefined);
     });
   }

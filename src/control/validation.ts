@@ -6,6 +6,7 @@ import { KilnError, invalidParameter, validation } from "../base/index.js";
 import { SUPPORTED_RUNTIMES, isSupportedRuntime, type RuntimeName } from "../sandbox/index.js";
 import { FUNCTION_NAME_PATTERN } from "./names.js";
 import { validateDeadLetterConfig } from "./dead-letter.js";
+import { validateFunctionLayers } from "./layer-validation.js";
 import * as L from "./limits.js";
 
 const ROLE_PATTERN = /^arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role\/?[a-zA-Z_0-9+=,.@\-_/]+$/;
@@ -25,6 +26,8 @@ export interface ConfigurationInput {
   logGroup?: string;
   /** "" removes the dead-letter target. */
   deadLetterTargetArn?: string;
+  /** Layer version ARNs, in order (shape-checked; the layer registry resolves them). */
+  layers?: string[];
   revisionId?: string;
 }
 
@@ -152,7 +155,9 @@ function validateConfiguration(body: Json): ConfigurationInput {
     if (group !== undefined) out.logGroup = group;
   }
   if (body.DeadLetterConfig !== undefined && body.DeadLetterConfig !== null) out.deadLetterTargetArn = validateDeadLetterConfig(body.DeadLetterConfig);
-  for (const unsupported of ["Layers", "VpcConfig", "KMSKeyArn", "FileSystemConfigs", "ImageConfig", "SnapStart"]) {
+  const layers = validateFunctionLayers(body.Layers);
+  if (layers !== undefined) out.layers = layers;
+  for (const unsupported of ["VpcConfig", "KMSKeyArn", "FileSystemConfigs", "ImageConfig", "SnapStart"]) {
     const v = body[unsupported];
     if (v === undefined || v === null || (Array.isArray(v) && v.length === 0)) continue;
     if (unsupported === "VpcConfig" && typeof v === "object" && !(v as Json).SubnetIds?.toString()) continue;
@@ -171,7 +176,7 @@ function decodeZip(code: Json | undefined): Buffer {
   return decodeBase64Zip(code.ZipFile);
 }
 
-function decodeBase64Zip(b64: string): Buffer {
+export function decodeBase64Zip(b64: string): Buffer {
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b64)) throw invalidParameter("Could not unzip uploaded file. Please check your file, then try to upload again.");
   const zip = Buffer.from(b64, "base64");
   if (zip.length > L.ZIPPED_MAX_BYTES) throw new KilnError("RequestEntityTooLargeException", `Zipped size must be smaller than ${L.ZIPPED_MAX_BYTES} bytes`);
@@ -206,7 +211,6 @@ export function validateCreateFunction(body: Json): CreateFunctionInput {
   if (arch[0] === "arm64" && process.arch !== "arm64") throw invalidParameter("This Kiln host runs x86_64 only: Architectures [arm64] cannot be executed here.");
   const publish = body.Publish ?? false;
   if (typeof publish !== "boolean") throw invalidParameter("Invalid type for parameter Publish, valid types: boolean");
-  if (publish) throw invalidParameter("Publish is not supported by this Kiln server yet (versions are coming).");
   return {
     ...config,
     name,
@@ -232,7 +236,6 @@ export function validateUpdateCode(body: Json): UpdateCodeInput {
   const publish = body.Publish ?? false;
   const dryRun = body.DryRun ?? false;
   if (typeof publish !== "boolean" || typeof dryRun !== "boolean") throw invalidParameter("Invalid type for parameter Publish or DryRun, valid types: boolean");
-  if (publish) throw invalidParameter("Publish is not supported by this Kiln server yet (versions are coming).");
   const out: UpdateCodeInput = { zipFile: decodeBase64Zip(zip), dryRun, publish };
   const rev = str(body, "RevisionId", "revisionId");
   if (rev !== undefined) out.revisionId = rev;

@@ -5,10 +5,14 @@ import type { FunctionRecord } from "./types.js";
 
 export type FunctionConfiguration = Record<string, unknown>;
 
-export function toFunctionConfiguration(rec: FunctionRecord, region: string, opts: { forList?: boolean } = {}): FunctionConfiguration {
+/**
+ * `arnQualifier` names the qualifier FunctionArn carries (an alias name when read through an alias,
+ * "$LATEST" in version lists); by default a published version's number, and none for $LATEST.
+ */
+export function toFunctionConfiguration(rec: FunctionRecord, region: string, opts: { forList?: boolean; arnQualifier?: string } = {}): FunctionConfiguration {
   const cfg: FunctionConfiguration = {
     FunctionName: rec.name,
-    FunctionArn: functionArn(region, rec.accountId, rec.name),
+    FunctionArn: functionArn(region, rec.accountId, rec.name, opts.arnQualifier ?? (rec.version === "$LATEST" ? undefined : rec.version)),
     Runtime: rec.runtime,
     Role: rec.role,
     Handler: rec.handler,
@@ -30,6 +34,7 @@ export function toFunctionConfiguration(rec: FunctionRecord, region: string, opt
   };
   if (Object.keys(rec.environment).length > 0) cfg.Environment = { Variables: rec.environment };
   if (rec.deadLetterTargetArn) cfg.DeadLetterConfig = { TargetArn: rec.deadLetterTargetArn };
+  if (rec.layers !== undefined && rec.layers.length > 0) cfg.Layers = rec.layers.map((l) => ({ Arn: l.arn, CodeSize: l.codeSize }));
   if (!opts.forList) {
     cfg.State = rec.state;
     if (rec.stateReason) cfg.StateReason = rec.stateReason;

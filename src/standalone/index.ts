@@ -8,12 +8,12 @@ import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
 import { ConfigError, createLogger, systemClock, type Clock, type ServerConfig } from "../base/index.js";
 import { openSqliteStores } from "../store/index.js";
-import { CodeStore } from "../artifacts/index.js";
-import { Accounts, EventInvokeConfigs, FunctionRegistry } from "../control/index.js";
-import { ConcurrencyLedger } from "../counting/index.js";
+import { CodeStore, MergedLayers } from "../artifacts/index.js";
+import { Accounts, EventInvokeConfigs, FunctionRegistry, FunctionUrlRegistry, LayerRegistry } from "../control/index.js";
+import { ConcurrencyLedger, ScalingLimiter } from "../counting/index.js";
 import { AssignmentService } from "../assignment/index.js";
 import { Worker, type EnvironmentSpec } from "../worker/index.js";
-import { createProcessDriver, probeBubblewrap } from "../sandbox/index.js";
+import { DEFAULT_SANDBOX_UID, createProcessDriver, probeBubblewrap } from "../sandbox/index.js";
 import { FrontendInvokeService } from "../frontend/index.js";
 import { ApiServer } from "../api/index.js";
 import { openSqliteQueue, type AsyncEventQueue } from "../queue/index.js";
@@ -23,7 +23,7 @@ import { serverSecret, writeCredentialFiles } from "./credentials.js";
 export { loadAsyncOptions, type AsyncOptions } from "../pollers/index.js";
 
 /** The host uid sandboxes run as (the process driver's default: Lambda's sbx_user1051 is uid 993). */
-const SANDBOX_UID = 993;
+const SANDBOX_UID = DEFAULT_SANDBOX_UID;
 
 /**
  * Sandboxes run as an unprivileged uid, and bubblewrap resolves the paths it binds (code, /tmp)
@@ -92,6 +92,11 @@ export async function startStandalone(config: ServerConfig, opts: StandaloneOpti
   const sandboxesDir = join(config.dataDir, "sandboxes");
   await rm(sandboxesDir, { recursive: true, force: true });
   await mkdir(sandboxesDir, { recursive: true, mode: 0o711 });
+  // Merged layer trees are caches of hard links (see artifacts/merged-layers.ts): rebuilt on demand.
+  const mergedLayersDir = join(config.dataDir, "layers-merged");
+  await rm(mergedLayersDir, { recursive: true, force: true });
+  await mkdir(mergedLayersDir, { recursive: true, mode: 0o711 });
+  const mergedLayers = new MergedLayers(mergedLayersDir);
 
   const stores = openSqliteStores(join(config.dataDir, "kiln.db"));
   const code = await CodeStore.open(join(config.dataDir, "code"));
@@ -105,7 +110,34 @@ export async function startStandalone(config: ServerConfig, opts: StandaloneOpti
     out(`  AWS_SECRET_ACCESS_KEY=${root.account.secretAccessKey}`);
   }
 
-  const registry = new FunctionRegistry({ metadata: stores.metadata, code, clock, region: config.region, log: createLogger("control") });
+  const layers = new LayerRegistry({ metadata: stores.metadata, code, clock, region: config.region });
+  const registry = new FunctionRegistry({
+    metadata: stores.metadata,
+    code,
+    clock,
+    region: config.region,
+    log: createLogger("control"),
+    layers,
+    accountConcurrency: config.accountConcurrency,
+  });
+  const functionUrls = new FunctionUrlRegistry({
+    metadata: stores.metadata,
+    clock,
+    region: config.region,
+    functions: registry,
+    aliasExists: async (accountId, name, alias) => (await registry.aliases.find(accountId, name, alias)) !== undefined,
+  });
+  registry.onChange((c) => {
+    const failed = (e: unknown) => log.error("removing function URLs failed", { function: c.name, error: String(e) });
+    if (c.kind === "deleted") void functionUrls.removeFunction(c.accountId, c.name).catch(failed);
+    // An alias's URL goes with the alias.
+    if (c.kind === "alias") {
+      void registry.aliases
+        .find(c.accountId, c.name, c.alias)
+        .then((a) => (a ? undefined : functionUrls.delete(c.accountId, { name: c.name }, c.alias).catch(() => undefined)))
+        .catch(failed);
+    }
+  });
   const driver = createProcessDriver({ isolation: config.isolation, runtimesDir, logger: createLogger("sandbox") });
   let assignment: AssignmentService<EnvironmentSpec> | undefined;
   const worker = new Worker({
@@ -134,7 +166,9 @@ export async function startStandalone(config: ServerConfig, opts: StandaloneOpti
       createEnvironment: async (_w, id, spec) => {
         // Unpacked trees are not fsync'd file by file; after a reboot the store rebuilds them from the zip.
         const codeDir = await code.ensureUnpacked(spec.codeSha256);
-        await worker.createEnvironment(id, `${spec.accountId}/${spec.functionName}`, { ...spec, codeDir });
+        const layerTrees = await Promise.all((spec.layerSha256s ?? []).map((sha) => code.ensureUnpacked(sha)));
+        const layerDirs = layerTrees.length === 0 ? [] : [await mergedLayers.merge(layerTrees)];
+        await worker.createEnvironment(id, `${spec.accountId}/${spec.functionName}`, { ...spec, codeDir, layerDirs });
       },
       destroyEnvironment: (_w, id) => worker.destroyEnvironment(id),
     },
@@ -155,6 +189,7 @@ export async function startStandalone(config: ServerConfig, opts: StandaloneOpti
     region: config.region,
     clock,
     log: createLogger("frontend"),
+    scaling: new ScalingLimiter(() => clock.monotonic()),
     events: { accept: (e) => fleet!.accept(e) },
   });
   fleet = new PollerFleet({
@@ -170,6 +205,8 @@ export async function startStandalone(config: ServerConfig, opts: StandaloneOpti
   const api = new ApiServer({
     accounts,
     registry,
+    layers,
+    functionUrls,
     frontend,
     eventInvokeConfigs,
     asyncStats: (accountId, name) => fleet!.stats(accountId, name),
@@ -182,6 +219,7 @@ export async function startStandalone(config: ServerConfig, opts: StandaloneOpti
     ready: () => ready,
   });
   await registry.recover();
+  await frontend.recover();
   await fleet.start();
   const url = await api.listen(config.port, config.host);
   ready = true;

@@ -15,6 +15,7 @@ export interface VariablesInput {
   logGroup: string;
   logStream: string;
   user: Record<string, string>;
+  initializationType?: "on-demand" | "provisioned-concurrency";
 }
 
 const PATH = "/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin";
@@ -30,7 +31,7 @@ export function functionEnvironment(v: VariablesInput): Record<string, string> {
     AWS_LAMBDA_FUNCTION_NAME: v.functionName,
     AWS_LAMBDA_FUNCTION_VERSION: v.version,
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(v.memoryMB),
-    AWS_LAMBDA_INITIALIZATION_TYPE: "on-demand",
+    AWS_LAMBDA_INITIALIZATION_TYPE: v.initializationType ?? "on-demand",
     AWS_LAMBDA_LOG_GROUP_NAME: v.logGroup,
     AWS_LAMBDA_LOG_STREAM_NAME: v.logStream,
     AWS_LAMBDA_RUNTIME_API: RUNTIME_API_ADDRESS,

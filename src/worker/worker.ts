@@ -22,11 +22,15 @@ export interface EnvironmentSpec {
   /** The code package (CodeSha256) and where it is unpacked on this worker. */
   codeSha256: string;
   codeDir: string;
+  /** The layers' packages (CodeSha256), in order, and the directories the sandbox merges under /opt. */
+  layerSha256s?: string[];
   layerDirs: string[];
   memoryMB: number;
   environment: Record<string, string>;
   logGroup: string;
   region: string;
+  /** "provisioned-concurrency": initialize before the environment is handed out (default "on-demand"). */
+  initializationType?: "on-demand" | "provisioned-concurrency";
 }
 
 export interface WorkerOptions {
@@ -135,6 +139,7 @@ export class Worker {
             logGroup: spec.logGroup,
             logStream: stream,
             user: spec.environment,
+            ...(spec.initializationType ? { initializationType: spec.initializationType } : {}),
           }),
         },
         {
@@ -146,6 +151,7 @@ export class Worker {
           },
         },
       );
+      if (spec.initializationType === "provisioned-concurrency") await env.initialize();
     } catch (e) {
       await this.destroyEnvironment(id);
       throw e;

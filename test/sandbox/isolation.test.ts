@@ -204,6 +204,21 @@ time.sleep(3600)`),
     assert.match(events.output, /survived/);
   });
 
+  test("a thread/fork bomb stops at the sandbox's process limit (1,024, as on Lambda)", async () => {
+    const r = await probe<{ started: number; error: string }>(`import threading, time
+started, error = 0, None
+try:
+    for _ in range(3000):
+        threading.Thread(target=time.sleep, args=(30,), daemon=True).start()
+        started += 1
+except Exception as e:
+    error = type(e).__name__
+print("RESULT=" + json.dumps({"started": started, "error": error}), flush=True)
+os._exit(0)`, { memoryMB: 512 });
+    assert.equal(r.error, "RuntimeError");
+    assert.ok(r.started > 900 && r.started < 1024, `started ${r.started} threads`);
+  });
+
   test("the Runtime API answers at 127.0.0.1:9001 on the very first try, from a shell bootstrap", async () => {
     const client = `/usr/bin/python3.11 -c 'import urllib.request; print("GOT " + urllib.request.urlopen("http://127.0.0.1:9001/2018-06-01/runtime/invocation/next").read().decode())'`;
     const runs = await Promise.all(Array.from({ length: 6 }, () => start({ bootstrap: `#!/bin/sh\n${client}\n` })));
@@ -247,6 +262,6 @@ time.sleep(3600)`),
     assert.ok(readFileSync(procs, "utf8").trim().split("\n").length >= 4);
     kiln.kill("SIGKILL");
     await waitFor("every sandbox process to die with Kiln", () => readFileSync(procs, "utf8").trim() === "", 5_000);
-    execFileSync("/bin/rmdir", [join(CGROUP_PARENT, spec.id)]);
+    execFileSync("/bin/rmdir", [join(CGROUP_PARENT, spec.id), join("/sys/fs/cgroup/pids/kiln", spec.id)]);
   });
 });

@@ -22,12 +22,16 @@ import { loadHandler } from "./handler-loader.mjs";
 import { header, startInvocation } from "./invocation.mjs";
 import { logError, patchConsole, setCurrentRequestId, writeAllSync } from "./log-patch.mjs";
 import { RuntimeClient } from "./runtime-client.mjs";
+import { existsSync } from "node:fs";
+
+/** Kiln's jails also expose the Runtime API as this unix socket: one hop less than AWS_LAMBDA_RUNTIME_API's bridge. */
+const KILN_SOCKET = "/run/kiln/runtime.sock";
 
 const EXIT_UNCAUGHT_EXCEPTION = 129;
 const EXIT_UNHANDLED_REJECTION = 128;
 
 patchConsole();
-const client = new RuntimeClient(process.env.AWS_LAMBDA_RUNTIME_API ?? "127.0.0.1:9001");
+const client = new RuntimeClient(process.env.AWS_LAMBDA_RUNTIME_API ?? "127.0.0.1:9001", existsSync(KILN_SOCKET) ? KILN_SOCKET : undefined);
 
 /** @type {"init" | "idle" | "invoking"} */
 let phase = "init";

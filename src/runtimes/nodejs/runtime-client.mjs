@@ -24,11 +24,16 @@ const onReusedSocket = new WeakSet();
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class RuntimeClient {
-  /** @param {string} address "host:port" */
-  constructor(address) {
+  /**
+   * @param {string} address "host:port"
+   * @param {string} [socketPath] a unix socket serving the same API (Kiln's jails bind one at
+   *   /run/kiln/runtime.sock): one hop less than the TCP bridge behind AWS_LAMBDA_RUNTIME_API
+   */
+  constructor(address, socketPath) {
     const colon = address.lastIndexOf(":");
     this.hostname = address.slice(0, colon);
     this.port = Number(address.slice(colon + 1));
+    this.socketPath = socketPath;
     this.agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     /** Whether the API has answered at least once (the start-up window is over). */
     this.reached = false;
@@ -119,8 +124,7 @@ export class RuntimeClient {
     return new Promise((resolve, reject) => {
       const req = http.request(
         {
-          hostname: this.hostname,
-          port: this.port,
+          ...(this.socketPath ? { socketPath: this.socketPath } : { hostname: this.hostname, port: this.port }),
           path,
           method,
           agent: this.agent,

@@ -17,6 +17,7 @@ import { probeBubblewrap } from "./probe.js";
 
 const logger = createLogger("sandbox-test", "error");
 const V1_PARENT = "/sys/fs/cgroup/memory/kiln";
+const V1_PIDS_PARENT = "/sys/fs/cgroup/pids/kiln";
 
 sandboxDriverSuite("process (bwrap + cgroup)", ({ runtimesDir }) => createProcessDriver({ isolation: "process", runtimesDir, logger }));
 sandboxDriverSuite("process (bwrap, no cgroup)", ({ runtimesDir }) => createProcessDriver({ isolation: "process", runtimesDir, logger, cgroupRoot: false }));
@@ -45,7 +46,7 @@ describe("process driver specifics", () => {
     assert.deepEqual(createProcessDriver({ isolation: "none", logger }).capabilities(), { snapshot: false, memoryLimit: false, isolation: "none" });
   });
 
-  test("the sandbox lives in its own memory cgroup, set to memoryMB, renewed by restartRuntime(), removed by destroy()", async () => {
+  test("the sandbox lives in its own memory and pids cgroups, set to memoryMB and 1,024 tasks, renewed by restartRuntime(), removed by destroy()", async () => {
     const driver = createProcessDriver({ isolation: "process", logger });
     const { spec, api, events } = await ws.sandbox({ memoryMB: 192, bootstrap: pythonBootstrap(`print("up", flush=True)\nimport time\ntime.sleep(3600)`) });
     const sandbox = await driver.create(spec, events);
@@ -56,11 +57,15 @@ describe("process driver specifics", () => {
     const procs = readFileSync(join(cg, "cgroup.procs"), "utf8").trim().split("\n").map(Number);
     assert.ok(procs.includes(sandbox.pid!), "bwrap itself is in the cgroup");
     assert.ok(procs.length >= 4, `bwrap, its pid 1, socat and the runtime are all in the cgroup: ${procs}`);
+    const pidsCg = join(V1_PIDS_PARENT, spec.id);
+    assert.equal(readFileSync(join(pidsCg, "pids.max"), "utf8").trim(), "1024");
+    assert.deepEqual(readFileSync(join(pidsCg, "cgroup.procs"), "utf8").trim().split("\n").map(Number).sort(), [...procs].sort());
     await sandbox.restartRuntime();
     await waitFor("the restarted runtime", () => events.output.match(/up/g)?.length === 2);
     assert.ok(readFileSync(join(cg, "cgroup.procs"), "utf8").includes(String(sandbox.pid)));
     await sandbox.destroy();
     assert.equal(existsSync(cg), false);
+    assert.equal(existsSync(pidsCg), false);
     await api.close();
   });
 
@@ -78,6 +83,17 @@ describe("process driver specifics", () => {
     const sandbox = await driver.create(spec, events);
     await events.waitForExit();
     assert.match(events.output, /OPT=\[\["bin", "python"\], "one", "two"\]/);
+    await sandbox.destroy();
+    await api.close();
+  });
+
+  test("if the Runtime API bridge cannot start, the runtime never starts and the exit says why", async () => {
+    const driver = createProcessDriver({ isolation: "process", logger, socatPath: "/usr/bin/false" });
+    const { spec, api, events } = await ws.sandbox({ bootstrap: "#!/bin/sh\necho runtime-started\n" });
+    const sandbox = await driver.create(spec, events);
+    assert.deepEqual(await events.waitForExit(), { code: 70, signal: null, oomKilled: false });
+    assert.match(events.output, /Runtime API bridge \(socat\) did not start/);
+    assert.doesNotMatch(events.output, /runtime-started/);
     await sandbox.destroy();
     await api.close();
   });

@@ -36,6 +36,7 @@ function findCgroups(o: ResolvedOptions): CgroupHost | undefined {
   try {
     const found = detectCgroups(o.cgroupRoot);
     if (found === undefined) o.logger.warn("no memory cgroup controller found: sandboxes run WITHOUT a memory limit", { cgroupRoot: o.cgroupRoot });
+    else if (!found.pids) o.logger.warn("no pids cgroup controller found: sandboxes run without a process limit", { cgroupRoot: o.cgroupRoot });
     return found;
   } catch (e) {
     o.logger.warn("memory cgroups are not usable: sandboxes run WITHOUT a memory limit", { cgroupRoot: o.cgroupRoot, error: (e as Error).message });
@@ -86,7 +87,7 @@ function jailedDriver(o: ResolvedOptions): SandboxDriver {
         throw e;
       });
       const [host, layers] = await Promise.all([hostView, readLayers(spec.layerDirs), isRoot ? handOver(spec, o.uid, o.gid, o) : undefined]);
-      return ProcessSandbox.start(spec.id, jailedTreeFactory({ spec, command, layers, host, options, cgroups }), events);
+      return ProcessSandbox.start(spec.id, jailedTreeFactory({ spec, command, layers, host, options, cgroups, maxProcesses: o.maxProcesses }), events);
     },
   };
 }

@@ -27,7 +27,7 @@ function input(over: Partial<JailInput> = {}): JailInput {
       etcEntries: [{ path: "/etc/ld.so.cache" }, { path: "/etc/localtime", symlinkTo: "/usr/share/zoneinfo/Etc/UTC" }, { path: "/etc/ssl/certs" }],
     },
     options: { uid: 993, gid: 993, switchUser: true, shPath: "/bin/bash", setprivPath: "/usr/bin/setpriv", bwrapPath: "/usr/bin/bwrap", socatPath: "/usr/bin/socat", runtimesDir: "/opt/kiln/runtimes" },
-    cgroupProcs: "/sys/fs/cgroup/memory/kiln/sb-1/cgroup.procs",
+    cgroupProcs: ["/sys/fs/cgroup/memory/kiln/sb-1/cgroup.procs", "/sys/fs/cgroup/pids/kiln/sb-1/cgroup.procs"],
     ...over,
   };
 }
@@ -47,11 +47,11 @@ function ops(args: string[]): string[][] {
 
 const mounts = (args: string[], flag: string): Array<[string, string]> => ops(args).filter((o) => o[0] === flag).map((o) => [o[1]!, o[2]!]);
 
-test("jail: the launch chain closes fds and joins the cgroup, drops to uid 993, then runs bwrap with options on fd 3", () => {
+test("jail: the launch chain closes fds and joins the cgroups, drops to uid 993, then runs bwrap with options on fd 3", () => {
   const plan = planJail(input());
   const bwrapAt = plan.argv.indexOf("/usr/bin/bwrap");
   assert.deepEqual(plan.argv.slice(0, bwrapAt), [
-    "/bin/bash", "-c", LAUNCH_SCRIPT, "kiln-launch", "7", "/sys/fs/cgroup/memory/kiln/sb-1/cgroup.procs",
+    "/bin/bash", "-c", LAUNCH_SCRIPT, "kiln-launch", "7", "2", "/sys/fs/cgroup/memory/kiln/sb-1/cgroup.procs", "/sys/fs/cgroup/pids/kiln/sb-1/cgroup.procs",
     "/usr/bin/setpriv", "--reuid=993", "--regid=993", "--clear-groups", "--no-new-privs", "--",
   ]);
   assert.deepEqual(plan.argv.slice(bwrapAt, bwrapAt + 4), ["/usr/bin/bwrap", "--args", "3", "--"]);
@@ -62,8 +62,8 @@ test("jail: the launch chain closes fds and joins the cgroup, drops to uid 993, 
 });
 
 test("jail: without a cgroup or root, the chain skips the join and setpriv", () => {
-  const plan = planJail(input({ cgroupProcs: undefined, options: { ...input().options, switchUser: false } }));
-  assert.deepEqual(plan.argv.slice(0, 9), ["/bin/bash", "-c", LAUNCH_SCRIPT, "kiln-launch", "7", "", "/usr/bin/bwrap", "--args", "3"]);
+  const plan = planJail(input({ cgroupProcs: [], options: { ...input().options, switchUser: false } }));
+  assert.deepEqual(plan.argv.slice(0, 9), ["/bin/bash", "-c", LAUNCH_SCRIPT, "kiln-launch", "7", "0", "/usr/bin/bwrap", "--args", "3"]);
   assert.ok(!plan.argv.includes("/usr/bin/setpriv"));
 });
 
@@ -146,5 +146,7 @@ test("jail: specs the jail cannot express are refused", () => {
   assert.throws(() => validateSpec({ ...spec, env: { A: "x\0y" } }), /NUL/);
   assert.throws(() => validateSpec({ ...spec, runtimeApiSocket: "/x/a,b.sock" }), /file name/);
   assert.throws(() => validateSpec({ ...spec, memoryMB: 0 }), /memoryMB/);
+  assert.throws(() => validateSpec({ ...spec, id: "../escape" }), /sandbox id/);
+  assert.throws(() => validateSpec({ ...spec, id: ".." }), /sandbox id/);
   assert.doesNotThrow(() => validateSpec(spec));
 });

@@ -5,7 +5,7 @@
  *
  * The launch chain, each step an `exec` so the spawned pid ends up being bwrap's:
  *
- *   bash -c LAUNCH_SCRIPT                                  (root: close leaked fds, join the memory cgroup)
+ *   bash -c LAUNCH_SCRIPT                                  (root: close leaked fds, join the cgroups)
  *   -> setpriv --reuid=993 --regid=993 --clear-groups --no-new-privs  (root: drop to the sandbox uid)
  *   -> bwrap --args 3 -- /bin/sh -c PRELUDE ... runtime    (jail options arrive on fd 3, not in argv)
  *      -> [pid 1 in the sandbox: bwrap's reaper]
@@ -21,9 +21,10 @@
  * /var/task (code, ro), /var/runtime (Kiln's runtimes, ro), /opt (layers, ro), /run/kiln (the
  * Runtime API socket's directory, ro), /tmp (rw). The root itself is a read-only tmpfs.
  *
- * Known caveats: layers merge at their top level only (`/opt/nodejs` from a later layer hides the
- * whole `/opt/nodejs` of an earlier one; bwrap 0.8 has no overlayfs); the socket's file name must be
- * plain (it appears in a socat address).
+ * Known caveats: several layerDirs merge at their top level only (`/opt/nodejs` from a later layer
+ * hides the whole `/opt/nodejs` of an earlier one; bwrap 0.8 has no overlayfs), so the standalone
+ * mode passes one tree already merged file by file (artifacts/merged-layers.ts); the socket's file
+ * name must be plain (it appears in a socat address).
  */
 import { basename, dirname, join } from "node:path";
 import { RUNTIME_API_ADDRESS, type SandboxSpec } from "../contract.js";
@@ -79,8 +80,8 @@ export interface JailInput {
   layers: LayerView[];
   host: HostView;
   options: JailOptions;
-  /** `cgroup.procs` of the sandbox's memory cgroup; absent runs without one. */
-  cgroupProcs: string | undefined;
+  /** The `cgroup.procs` files of the sandbox's cgroups (empty: no cgroups). */
+  cgroupProcs: string[];
 }
 
 export interface JailPlan {
@@ -93,26 +94,30 @@ export interface JailPlan {
 /**
  * The first step of every launch, on the host as root, in bash (dash cannot name fds above 9):
  * closes every inherited fd above $1 (whatever Kiln's own parent leaked to it, e.g. a
- * socket-activation listener, must not reach a function), joins the cgroup whose cgroup.procs is
- * $2 (unless empty), then execs the rest.
+ * socket-activation listener, must not reach a function), joins the $2 cgroups whose cgroup.procs
+ * files follow, then execs the rest.
  */
-export const LAUNCH_SCRIPT = `for f in /proc/self/fd/*; do n=\${f##*/}; ((n > $1)) && exec {n}>&-; done; [[ -z $2 ]] || echo $$ >"$2" || exit ${EXIT_CGROUP_JOIN_FAILED}; shift 2; exec "$@"`;
+export const LAUNCH_SCRIPT = `for f in /proc/self/fd/*; do n=\${f##*/}; ((n > $1)) && exec {n}>&-; done; n=$2; shift 2; while ((n-- > 0)); do echo $$ >"$1" || exit ${EXIT_CGROUP_JOIN_FAILED}; shift; done; exec "$@"`;
 
 /**
  * Runs inside the sandbox as its first process (dash, builtins only while waiting).
  * $1 socat, $2 listen address, $3 connect address, $4 the listener as /proc/net/tcp prints it;
  * the rest is the runtime's argv. Polling /proc/net/tcp with `read` forks nothing; socat is
- * listening within a few milliseconds, and if it dies instead the sandbox fails with 70.
+ * listening within a few milliseconds. If socat dies instead (a zombie still answers `kill -0`,
+ * so its /proc state is read), or is not listening after PRELUDE_MAX_POLLS rounds (~0.6 ms each: ~6 s),
+ * the sandbox fails with EXIT_BRIDGE_FAILED.
  */
+export const PRELUDE_MAX_POLLS = 10_000;
 export const PRELUDE_SCRIPT = [
-  's=$1 l=$2 c=$3 a=$4; shift 4',
+  's=$1 l=$2 c=$3 a=$4 i=0; shift 4',
   '"$s" "$l" "$c" </dev/null >/dev/null 2>&1 &',
   "b=$!",
   "while :; do",
   '  while read -r _ x _ y _; do [ "$x $y" = "$a 0A" ] && break 2; done </proc/net/tcp',
-  `  kill -0 "$b" 2>/dev/null || { echo "kiln: the Runtime API bridge (socat) did not start" >&2; exit ${EXIT_BRIDGE_FAILED}; }`,
+  '  z=Z; read -r _ _ z _ 2>/dev/null <"/proc/$b/stat"; i=$((i + 1))',
+  `  [ "$z" != Z ] && [ $i -lt ${PRELUDE_MAX_POLLS} ] || { echo "kiln: the Runtime API bridge (socat) did not start" >&2; exit ${EXIT_BRIDGE_FAILED}; }`,
   "done",
-  "unset s l c a b x y PWD OLDPWD",
+  "unset s l c a b x y z i PWD OLDPWD",
   'exec "$@"',
 ].join("\n");
 
@@ -133,9 +138,11 @@ export function mergeLayers(layers: LayerView[]): Array<[name: string, hostPath:
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** Plain names: sandbox ids (cgroup directory names) and the socket's file name (part of a socat address). */
 const SOCKET_NAME = /^[A-Za-z0-9._-]+$/;
 
 export function validateSpec(spec: SandboxSpec): void {
+  if (!SOCKET_NAME.test(spec.id) || spec.id.startsWith(".")) throw new TypeError(`sandbox id must match ${SOCKET_NAME.source} (it names cgroups): ${JSON.stringify(spec.id)}`);
   for (const [k, v] of Object.entries(spec.env)) {
     if (!ENV_NAME.test(k)) throw new TypeError(`environment variable name ${JSON.stringify(k)} is not a valid name`);
     if (v.includes("\0")) throw new TypeError(`environment variable ${k} contains a NUL byte`);
@@ -215,6 +222,6 @@ export function planJail(input: JailInput): JailPlan {
     ? [options.setprivPath, `--reuid=${options.uid}`, `--regid=${options.gid}`, "--clear-groups", "--no-new-privs", "--", ...bwrap]
     : bwrap;
   const fds = [args.map((a) => a + "\0").join(""), ...files];
-  const argv = [options.shPath, "-c", LAUNCH_SCRIPT, "kiln-launch", String(FIRST_DATA_FD + fds.length - 1), input.cgroupProcs ?? "", ...dropped];
+  const argv = [options.shPath, "-c", LAUNCH_SCRIPT, "kiln-launch", String(FIRST_DATA_FD + fds.length - 1), String(input.cgroupProcs.length), ...input.cgroupProcs, ...dropped];
   return { argv, fds };
 }

@@ -1,11 +1,11 @@
 /**
- * Isolation "process": one generation of a jailed runtime. Creates the memory cgroup, spawns the
+ * Isolation "process": one generation of a jailed runtime. Creates the sandbox's cgroups, spawns the
  * launch chain planned by jail.ts, and kills through the cgroup (every process of the sandbox is in
  * it, bwrap included) or, without one, through bwrap (--die-with-parent takes the pid namespace down).
  */
 import type { SandboxExit, SandboxSpec } from "../contract.js";
 import { SandboxError } from "../errors.js";
-import { MemoryCgroup, type CgroupHost } from "./cgroup.js";
+import { SandboxCgroup, type CgroupHost } from "./cgroup.js";
 import { planJail, type HostView, type JailOptions, type LayerView } from "./jail.js";
 import { KILL_TIMEOUT_MS } from "./options.js";
 import { treePeakBytes } from "./procfs.js";
@@ -19,18 +19,19 @@ export interface JailedContext {
   host: HostView;
   options: JailOptions;
   cgroups: CgroupHost | undefined;
+  maxProcesses: number;
 }
 
 export function jailedTreeFactory(ctx: JailedContext): TreeFactory {
   return async (onOutput) => {
     const { spec } = ctx;
-    let cgroup: MemoryCgroup | undefined;
+    let cgroup: SandboxCgroup | undefined;
     try {
-      cgroup = ctx.cgroups === undefined ? undefined : await MemoryCgroup.create(ctx.cgroups, spec.id, spec.memoryMB);
+      cgroup = ctx.cgroups === undefined ? undefined : await SandboxCgroup.create(ctx.cgroups, spec.id, { memoryMB: spec.memoryMB, maxProcesses: ctx.maxProcesses });
     } catch (e) {
-      throw new SandboxError("cgroup", spec.id, `cannot create the memory cgroup: ${(e as Error).message}`, e);
+      throw new SandboxError("cgroup", spec.id, `cannot create the sandbox's cgroups: ${(e as Error).message}`, e);
     }
-    const plan = planJail({ spec, command: ctx.command, layers: ctx.layers, host: ctx.host, options: ctx.options, cgroupProcs: cgroup?.procsFile });
+    const plan = planJail({ spec, command: ctx.command, layers: ctx.layers, host: ctx.host, options: ctx.options, cgroupProcs: cgroup?.procsFiles ?? [] });
     let spawned;
     try {
       spawned = await spawnTree({ argv: plan.argv, env: {}, fds: plan.fds, onOutput });

@@ -28,6 +28,11 @@ export const DEFAULT_SOCAT_PATH = "/usr/bin/socat";
 export const DEFAULT_ETC_ENTRIES = ["ld.so.cache", "localtime", "ssl/certs", "ssl/openssl.cnf", "alternatives", "protocols", "services", "mime.types"] as const;
 /** Top-level host paths that Debian 12's merged /usr turns into symlinks (bound when real directories). */
 export const ROOT_USR_LINKS = ["/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32"] as const;
+/**
+ * Processes + threads per sandbox, through the pids cgroup (Lambda quota "Execution processes/threads":
+ * 1,024). Without it one fork bomb would exhaust the host's pids (pid_max is 32,768 here).
+ */
+export const DEFAULT_MAX_PROCESSES = 1024;
 /** How long a SIGKILLed sandbox may take to disappear before restart/destroy fail. */
 export const KILL_TIMEOUT_MS = 5_000;
 /**
@@ -46,6 +51,8 @@ export interface ProcessDriverOptions {
   /** Host uid/gid of sandbox processes (default 993/993). Only switched to when Kiln runs as root. */
   uid?: number;
   gid?: number;
+  /** Processes + threads per sandbox when the pids cgroup controller exists (default 1,024). */
+  maxProcesses?: number;
   logger?: Logger;
   bwrapPath?: string;
   setprivPath?: string;
@@ -59,6 +66,7 @@ export interface ResolvedOptions {
   cgroupRoot: string | false;
   uid: number;
   gid: number;
+  maxProcesses: number;
   logger: Logger;
   bwrapPath: string;
   setprivPath: string;
@@ -73,6 +81,7 @@ export function resolveOptions(o: ProcessDriverOptions): ResolvedOptions {
   for (const [k, v] of [["uid", uid], ["gid", gid]] as const) {
     if (!Number.isInteger(v) || v <= 0 || v > 0xfffffffe) throw new TypeError(`${k} must be a positive integer (never 0: sandboxes do not run as root), got ${v}`);
   }
+  if (o.maxProcesses !== undefined && (!Number.isInteger(o.maxProcesses) || o.maxProcesses < 8)) throw new TypeError(`maxProcesses must be an integer >= 8, got ${o.maxProcesses}`);
   const socatPath = o.socatPath ?? DEFAULT_SOCAT_PATH;
   if (!socatPath.startsWith("/usr/")) throw new TypeError(`socatPath must be under /usr (the sandbox sees only the host's /usr), got ${socatPath}`);
   return {
@@ -81,6 +90,7 @@ export function resolveOptions(o: ProcessDriverOptions): ResolvedOptions {
     cgroupRoot: o.cgroupRoot ?? DEFAULT_CGROUP_ROOT,
     uid,
     gid,
+    maxProcesses: o.maxProcesses ?? DEFAULT_MAX_PROCESSES,
     logger: o.logger ?? createLogger("sandbox"),
     bwrapPath: o.bwrapPath ?? DEFAULT_BWRAP_PATH,
     setprivPath: o.setprivPath ?? DEFAULT_SETPRIV_PATH,

@@ -14,6 +14,13 @@ import { signal, spawnTree } from "./spawn.js";
 import { within, type RuntimeTree, type TreeFactory } from "./tree.js";
 
 /**
+ * A child that double-forked out of the tree may hold the runtime's stdout open forever: the exit
+ * is reported this long after the runtime exited even then. (A jail needs no such grace: when
+ * bwrap exits, its pid namespace and everything holding the pipes go with it.)
+ */
+export const CLOSE_GRACE_MS = 500;
+
+/**
  * spec.env, except: AWS_LAMBDA_RUNTIME_API points at the host-side bridge; LAMBDA_TASK_ROOT and
  * LAMBDA_RUNTIME_DIR, when they name the sandbox paths, name the host directories instead; TMPDIR
  * (unless set) is the sandbox's tmp dir, since /tmp is the host's.
@@ -33,7 +40,7 @@ export function plainTreeFactory(spec: SandboxSpec, command: string[], env: Reco
   return async (onOutput) => {
     let spawned;
     try {
-      spawned = await spawnTree({ argv: command, env, cwd: spec.codeDir, onOutput });
+      spawned = await spawnTree({ argv: command, env, cwd: spec.codeDir, onOutput, closeGraceMs: CLOSE_GRACE_MS });
     } catch (e) {
       throw new SandboxError("spawn-failed", spec.id, `cannot start ${command[0]}: ${(e as Error).message}`, e);
     }

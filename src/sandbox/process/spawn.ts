@@ -1,15 +1,12 @@
 /**
  * Starting a process tree and watching it end: the one place that calls child_process. Output
  * goes to the sandbox's onOutput as it arrives; `closed` resolves after the process exited AND its
- * stdout/stderr are drained (or CLOSE_GRACE_MS after the exit, if something else holds them open),
- * so every byte is delivered before an exit is reported.
+ * stdout/stderr are drained (or, if asked, a grace period after the exit), so every byte is
+ * delivered before an exit is reported.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { constants } from "node:os";
 import type { Writable } from "node:stream";
-
-/** How long after the process exits its output may still drain before the exit is reported anyway. */
-export const CLOSE_GRACE_MS = 500;
 
 export interface SpawnRequest {
   argv: string[];
@@ -17,6 +14,11 @@ export interface SpawnRequest {
   cwd?: string;
   /** Written to extra fds 3, 4, ... and closed, right after the spawn. */
   fds?: string[];
+  /**
+   * Report the exit this long after the process exited even if its stdout/stderr are still held
+   * open (by a descendant that escaped the tree). Unset: wait for them to close.
+   */
+  closeGraceMs?: number;
   onOutput(chunk: Buffer): void;
 }
 
@@ -44,8 +46,8 @@ export async function spawnTree(req: SpawnRequest): Promise<Spawned> {
   });
   const closed = new Promise<RawExit>((resolve) => {
     child.once("close", (code, signal) => resolve({ code, signal }));
-    // A descendant that escaped the tree may hold stdout open forever: the exit still counts.
-    child.once("exit", (code, signal) => setTimeout(() => resolve({ code, signal }), CLOSE_GRACE_MS).unref());
+    const grace = req.closeGraceMs;
+    if (grace !== undefined) child.once("exit", (code, signal) => setTimeout(() => resolve({ code, signal }), grace).unref());
   });
   child.stdout?.on("data", req.onOutput);
   child.stderr?.on("data", req.onOutput);
