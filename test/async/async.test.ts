@@ -8,7 +8,9 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import {
   GetFunctionConfigurationCommand,
+  CreateAliasCommand,
   InvokeCommand,
+  PublishVersionCommand,
   PutFunctionEventInvokeConfigCommand,
   UpdateFunctionConfigurationCommand,
   type LambdaClient,
@@ -43,6 +45,8 @@ const FUNCTIONS: Array<[string, string]> = [
   ["echo-throttle", "echo"],
   ["backlog", "slow"],
   ["quick", "echo"],
+  ["versioned", "echo"],
+  ["on-alias", "record"],
 ];
 
 const skew = new SkewClock();
@@ -149,6 +153,24 @@ describe("asynchronous invocations", { timeout: 120_000 }, () => {
     assert.equal(f.responsePayload.errorType, "Error");
     assert.equal(f.responsePayload.errorMessage, 'boom {"d":2}');
     assert.equal((await asyncStats(k, "fails-dest")).Metrics.DestinationDeliveries, 1);
+  });
+
+  test("qualified events: an alias's own event invoke config applies, and the record names the alias and the version that ran", async () => {
+    const v = await c.send(new PublishVersionCommand({ FunctionName: "versioned" }));
+    await c.send(new CreateAliasCommand({ FunctionName: "versioned", Name: "live", FunctionVersion: v.Version! }));
+    await c.send(new PutFunctionEventInvokeConfigCommand({ FunctionName: "versioned", Qualifier: "live", DestinationConfig: { OnSuccess: { Destination: arn("on-alias") } } }));
+    const r = await c.send(new InvokeCommand({ FunctionName: "versioned", Qualifier: "live", InvocationType: "Event", Payload: Buffer.from('{"via":"alias"}') }));
+    assert.equal(r.StatusCode, 202);
+    await event("versioned", { via: "latest" }); // $LATEST has no config: no record
+    const [rec] = await waitFor("the alias's record", async () => {
+      const l = await tagged(k, "on-alias", "RECORD");
+      return l.length > 0 ? l : undefined;
+    });
+    assert.deepEqual(rec!.body.requestContext, { requestId: r.$metadata.requestId, functionArn: arn("versioned") + ":live", condition: "Success", approximateInvokeCount: 1 });
+    assert.deepEqual(rec!.body.responseContext, { statusCode: 200, executedVersion: v.Version });
+    await waitFor("both events", async () => (await asyncStats(k, "versioned")).Metrics.Succeeded === 2);
+    await sleep(300);
+    assert.equal((await tagged(k, "on-alias", "RECORD")).length, 1, "the unqualified event had no destination");
   });
 
   test("DeadLetterConfig naming a function: it receives the original event after the last attempt", async () => {
