@@ -115,7 +115,8 @@ export class PollerFleet {
   /** Replaces what the scheduler believes with what the queue holds. */
   async scan(): Promise<void> {
     const now = this.d.clock.now();
-    this.scheduler.sync(await this.d.queue.lanes(now), now);
+    const mark = this.scheduler.mark();
+    this.scheduler.sync(await this.d.queue.lanes(now), now, mark);
     this.lastScan = performance.now();
   }
 
@@ -124,6 +125,7 @@ export class PollerFleet {
     if (this.closing) return 0;
     const now = this.d.clock.now();
     const alloc = this.scheduler.allocate(this.d.options.pollers - this.scheduler.inFlight, now);
+    const mark = this.scheduler.mark();
     let handed = 0;
     const leases = await Promise.all(
       [...alloc].map(async ([lane, n]) => {
@@ -134,7 +136,7 @@ export class PollerFleet {
         } catch (e) {
           this.d.log.error("leasing async events failed", { lane, error: String(e) });
         }
-        this.scheduler.leased(lane, n, got.length);
+        this.scheduler.leased(lane, n, got.length, mark);
         return got;
       }),
     );

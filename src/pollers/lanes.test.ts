@@ -123,3 +123,28 @@ test("account-wide throttles rebalance: the busiest lane gives up a poller and d
   assert.equal(s.state("acct/hog")!.cap, 2, "capped lanes grow by one per success once nobody starves");
   assert.equal(s.state("other/x")!.hasWork, true, "other accounts are unaffected");
 });
+
+test("work noted while a scan was under way survives the scan's older view", () => {
+  const s = new LaneScheduler(policy);
+  const mark = s.mark();
+  s.noteWork("a", T, T); // accepted after the scan read the queue
+  s.noteWork("b", T + 100, T);
+  s.sync([], T, mark);
+  assert.equal(s.state("a")!.hasWork, true);
+  assert.equal(s.state("b")!.dueAt, T + 100);
+  s.sync([], T, s.mark());
+  assert.equal(s.state("a"), undefined, "a later scan is believed");
+});
+
+test("a lease that came back short does not hide work noted while it was under way", () => {
+  const s = new LaneScheduler(policy);
+  s.noteWork("a", T, T);
+  s.allocate(2, T);
+  const mark = s.mark();
+  s.noteWork("a", T, T); // accepted while the lease was in the queue
+  s.leased("a", 2, 0, mark);
+  assert.equal(s.state("a")!.hasWork, true);
+  s.allocate(1, T);
+  s.leased("a", 1, 0, s.mark());
+  assert.equal(s.state("a")!.hasWork, false);
+});

@@ -56,6 +56,8 @@ export interface LaneState {
   pauseLevel: number;
   /** Refused by the account's limit with nothing running, and not run since. */
   starved: boolean;
+  /** The scheduler's change counter when work was last noted here. */
+  noted: number;
 }
 
 export class LaneScheduler {
@@ -63,6 +65,7 @@ export class LaneScheduler {
   private order: string[] = [];
   private cursor = 0;
   private busy = 0;
+  private changes = 0;
 
   constructor(private readonly policy: LanePolicy) {}
 
@@ -79,33 +82,39 @@ export class LaneScheduler {
     let s = this.lanes.get(lane);
     if (!s) {
       const slash = lane.indexOf("/");
-      s = { lane, account: slash < 0 ? lane : lane.slice(0, slash), hasWork: false, dueAt: undefined, inFlight: 0, cap: undefined, pausedUntil: 0, pauseLevel: 0, starved: false };
+      s = { lane, account: slash < 0 ? lane : lane.slice(0, slash), hasWork: false, dueAt: undefined, inFlight: 0, cap: undefined, pausedUntil: 0, pauseLevel: 0, starved: false, noted: 0 };
       this.lanes.set(lane, s);
       this.order.push(lane);
     }
     return s;
   }
 
+  /** A mark to pass to `sync`: work noted after it survives a scan that started before it. */
+  mark(): number {
+    return this.changes;
+  }
+
   /** Events of `lane` are (or become, at `at`) visible. */
   noteWork(lane: string, at: number, now: number): void {
     const s = this.get(lane);
+    s.noted = ++this.changes;
     if (at <= now) s.hasWork = true;
     else s.dueAt = s.dueAt === undefined ? at : Math.min(s.dueAt, at);
   }
 
-  /** A queue scan's view: lanes not listed hold no events. */
-  sync(seen: ReadonlyArray<{ lane: string; ready: number; nextVisibleAt?: number }>, now: number): void {
-    const listed = new Set<string>();
-    for (const l of seen) {
-      listed.add(l.lane);
-      const s = this.get(l.lane);
-      s.hasWork = l.ready > 0;
-      s.dueAt = l.nextVisibleAt;
-    }
+  /**
+   * A queue scan's view, taken after `since` (a `mark()`): lanes not listed hold no events, except
+   * for work noted after the mark, which the scan may have missed.
+   */
+  sync(seen: ReadonlyArray<{ lane: string; ready: number; nextVisibleAt?: number }>, now: number, since = Number.POSITIVE_INFINITY): void {
+    const listed = new Map(seen.map((l) => [l.lane, l]));
+    for (const l of seen) this.get(l.lane);
     for (const s of this.lanes.values()) {
-      if (listed.has(s.lane)) continue;
-      s.hasWork = false;
-      s.dueAt = undefined;
+      const l = listed.get(s.lane);
+      const fresh = s.noted > since;
+      s.hasWork = (l !== undefined && l.ready > 0) || (fresh && s.hasWork);
+      const due = l?.nextVisibleAt;
+      s.dueAt = fresh && s.dueAt !== undefined ? Math.min(s.dueAt, due ?? Infinity) : due;
     }
     this.forgetIdle(now);
   }
@@ -144,13 +153,17 @@ export class LaneScheduler {
     return out;
   }
 
-  /** The lease for `lane` asked for `asked` events and got `got`: the rest of the pollers return. */
-  leased(lane: string, asked: number, got: number): void {
+  /**
+   * The lease for `lane` asked for `asked` events and got `got`: the rest of the pollers return.
+   * Fewer than asked means the lane is drained, unless work was noted since `since` (a `mark()`
+   * taken before the lease), which the lease may not have seen.
+   */
+  leased(lane: string, asked: number, got: number, since = Number.POSITIVE_INFINITY): void {
     const s = this.get(lane);
     const unused = Math.max(0, asked - got);
     s.inFlight -= unused;
     this.busy -= unused;
-    if (got < asked) s.hasWork = false;
+    if (got < asked && !(s.noted > since)) s.hasWork = false;
   }
 
   /** One event of `lane` was settled; throttles say whether the function's or the account's limit refused it. */
