@@ -9,10 +9,10 @@ import { dirname, join } from "node:path";
 import { ConfigError, createLogger, systemClock, type Clock, type ServerConfig } from "../base/index.js";
 import { openSqliteStores } from "../store/index.js";
 import { CodeStore } from "../artifacts/index.js";
-import { Accounts, FunctionRegistry } from "../control/index.js";
+import { Accounts, DEFAULT_MEMORY_MB, FunctionRegistry } from "../control/index.js";
 import { ConcurrencyLedger } from "../counting/index.js";
 import { AssignmentService } from "../assignment/index.js";
-import { Worker, type EnvironmentSpec } from "../worker/index.js";
+import { DEFAULT_POOL_BURST_MS, DEFAULT_POOL_RESERVE_MB, DEFAULT_POOL_WINDOW_MS, Worker, type EnvironmentSpec } from "../worker/index.js";
 import { DEFAULT_SANDBOX_UID, createProcessDriver, probeBubblewrap } from "../sandbox/index.js";
 import { FrontendInvokeService } from "../frontend/index.js";
 import { ApiServer } from "../api/index.js";
@@ -108,6 +108,14 @@ export async function startStandalone(config: ServerConfig, opts: StandaloneOpti
     log: createLogger("worker"),
     sandboxUid: SANDBOX_UID,
     sandboxGid: SANDBOX_UID,
+    pool: {
+      min: config.poolMin,
+      max: config.poolMax,
+      windowMs: DEFAULT_POOL_WINDOW_MS,
+      burstMs: DEFAULT_POOL_BURST_MS,
+      reserveMB: DEFAULT_POOL_RESERVE_MB,
+      defaultMemoryMB: DEFAULT_MEMORY_MB,
+    },
     onEnvironmentDead: (id) => {
       const e = assignment?.table.get(id);
       if (e && e.state === "idle") {
@@ -131,6 +139,7 @@ export async function startStandalone(config: ServerConfig, opts: StandaloneOpti
     },
   });
   assignment.start();
+  worker.startPool();
   const ledger = new ConcurrencyLedger(() => config.accountConcurrency);
   const frontend = new FrontendInvokeService({
     registry,

@@ -56,15 +56,25 @@ export class ExecutionEnvironment {
   private partialLine = "";
   private output: Array<{ timestamp: number; message: string }> = [];
 
-  constructor(socketPath: string, private readonly opts: EnvironmentOptions) {
+  /**
+   * `endpoint`: the socket path to serve a new Runtime API on, or the endpoint of a pre-initialized
+   * sandbox being adopted (its runtime is booted and waits; init, and Init Duration, start now).
+   */
+  constructor(endpoint: string | RuntimeApiEndpoint, private readonly opts: EnvironmentOptions) {
     this.initStartedAt = opts.clock.monotonic();
-    this.endpoint = new RuntimeApiEndpoint(socketPath, {
+    const events = {
       onNext: () => this.onNext(),
-      onInitError: (errorType, payload) => {
+      onInitError: (errorType: string, payload: Buffer) => {
         this.initError = { errorType, payload };
         this.wakeReady();
       },
-    });
+    };
+    if (typeof endpoint === "string") {
+      this.endpoint = new RuntimeApiEndpoint(endpoint, events);
+    } else {
+      this.endpoint = endpoint;
+      endpoint.attach(events);
+    }
   }
 
   get id(): string {

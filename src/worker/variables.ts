@@ -15,6 +15,8 @@ export interface VariablesInput {
   logGroup: string;
   logStream: string;
   user: Record<string, string>;
+  /** AWS_LAMBDA_INITIALIZATION_TYPE: "snap-start" for SnapStart snapshots and restores (default "on-demand"). */
+  initializationType?: "on-demand" | "snap-start";
 }
 
 const PATH = "/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin";
@@ -30,7 +32,7 @@ export function functionEnvironment(v: VariablesInput): Record<string, string> {
     AWS_LAMBDA_FUNCTION_NAME: v.functionName,
     AWS_LAMBDA_FUNCTION_VERSION: v.version,
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(v.memoryMB),
-    AWS_LAMBDA_INITIALIZATION_TYPE: "on-demand",
+    AWS_LAMBDA_INITIALIZATION_TYPE: v.initializationType ?? "on-demand",
     AWS_LAMBDA_LOG_GROUP_NAME: v.logGroup,
     AWS_LAMBDA_LOG_STREAM_NAME: v.logStream,
     AWS_LAMBDA_RUNTIME_API: RUNTIME_API_ADDRESS,
@@ -49,6 +51,26 @@ export function functionEnvironment(v: VariablesInput): Record<string, string> {
   if (v.runtime.startsWith("python")) {
     env.PYTHONPATH = "/var/runtime";
   }
+  return env;
+}
+
+/** The variables every function of a runtime shares, read by the runtime at process start. */
+const SHARED_AT_START = ["AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR", "LANG", "TZ", "PATH", "LD_LIBRARY_PATH", "HOME", "NODE_PATH", "PYTHONPATH"];
+
+/** Tells a runtime to boot without a function and wait for its specialization (see src/runtimes). */
+export const AWAIT_SPECIALIZATION_VARIABLE = "_KILN_AWAIT_SPECIALIZATION";
+
+/**
+ * The environment a pre-initialized runtime boots with: exactly the platform's variables that
+ * every function of the runtime gets and that a runtime reads at process start (so its start
+ * matches a fresh spawn's), plus the marker that makes it wait. At specialization the runtime
+ * replaces all of it with the function's environment.
+ */
+export function poolBootEnvironment(runtime: RuntimeName): Record<string, string> {
+  const all = functionEnvironment({ functionName: "", version: "", memoryMB: 0, region: "", handler: "", runtime, logGroup: "", logStream: "", user: {} });
+  const env: Record<string, string> = {};
+  for (const k of SHARED_AT_START) if (all[k] !== undefined) env[k] = all[k];
+  env[AWAIT_SPECIALIZATION_VARIABLE] = "1";
   return env;
 }
 
