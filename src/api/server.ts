@@ -7,15 +7,18 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { KilnError, requestId as newRequestId, type Logger } from "../base/index.js";
-import type { Accounts, AccountRecord, FunctionRegistry } from "../control/index.js";
-import type { FrontendInvokeService } from "../frontend/index.js";
+import type { Accounts, AccountRecord, FunctionRegistry, FunctionUrlRegistry, LayerRegistry } from "../control/index.js";
+import { FunctionUrlInvoker, type FrontendInvokeService } from "../frontend/index.js";
 import type { LogStore } from "../store/index.js";
 import { sendJson11Error, sendLambdaError, toKilnError } from "./errors.js";
 import type { ApiResponse, RequestContext, RouteSpec } from "./http.js";
 import { jsonBody } from "./http.js";
+import { FunctionUrlGateway, functionUrlAddress, urlTarget } from "./function-url-gateway.js";
 import { CodeLinks } from "./presign.js";
 import { Router } from "./router.js";
 import { functionRoutes } from "./routes/functions.js";
+import { functionUrlRoutes } from "./routes/function-urls.js";
+import { layerRoutes } from "./routes/layers.js";
 import { invokeRoute } from "./routes/invoke.js";
 import { LOGS_TARGET_PREFIX, logsOperation } from "./routes/logs.js";
 import { SigV4Verifier } from "./sigv4.js";
@@ -28,6 +31,8 @@ export const MAX_INVOKE_REQUEST_BYTES = 6_291_456;
 export interface ApiDeps {
   accounts: Accounts;
   registry: FunctionRegistry;
+  layers: LayerRegistry;
+  functionUrls: FunctionUrlRegistry;
   frontend: FrontendInvokeService;
   logs: LogStore;
   region: string;
@@ -44,7 +49,9 @@ export class ApiServer {
   private readonly router = new Router<RouteSpec>();
   private readonly verifier: SigV4Verifier;
   private readonly links: CodeLinks;
+  private readonly urlGateway: FunctionUrlGateway;
   private baseUrl = "http://127.0.0.1";
+  private port = 0;
 
   constructor(private readonly d: ApiDeps) {
     this.verifier = new SigV4Verifier(async (keyId) => (await d.accounts.byAccessKey(keyId))?.secretAccessKey);
@@ -60,7 +67,28 @@ export class ApiServer {
       maxBody: MAX_CODE_REQUEST_BYTES,
       tooLarge: () => new KilnError("RequestEntityTooLargeException", `Request must be smaller than ${MAX_CODE_REQUEST_BYTES} bytes for the ${op} operation`),
     });
+    const layer = layerRoutes({ layers: d.layers, region: d.region, codeLocation: (a, s) => this.links.url(a, s) });
+    const url = functionUrlRoutes({ urls: d.functionUrls, functionUrl: (id) => functionUrlAddress(id, d.region, this.port) });
+    this.urlGateway = new FunctionUrlGateway({
+      urls: d.functionUrls,
+      invoker: new FunctionUrlInvoker(d.frontend, d.region),
+      verifier: this.verifier,
+      accounts: d.accounts,
+      region: d.region,
+      log: d.log,
+      now: Date.now,
+    });
     this.router
+      .add("POST", "/2018-10-31/layers/{layer}/versions", code(layer.publishLayerVersion!, "PublishLayerVersion"))
+      .add("GET", "/2018-10-31/layers/{layer}/versions", small(layer.listLayerVersions!))
+      .add("GET", "/2018-10-31/layers/{layer}/versions/{version}", small(layer.getLayerVersion!))
+      .add("DELETE", "/2018-10-31/layers/{layer}/versions/{version}", small(layer.deleteLayerVersion!))
+      .add("GET", "/2018-10-31/layers", small(layer.listLayersOrFind!))
+      .add("POST", "/2021-10-31/functions/{fn}/url", small(url.createUrl!))
+      .add("GET", "/2021-10-31/functions/{fn}/url", small(url.getUrl!))
+      .add("PUT", "/2021-10-31/functions/{fn}/url", small(url.updateUrl!))
+      .add("DELETE", "/2021-10-31/functions/{fn}/url", small(url.deleteUrl!))
+      .add("GET", "/2021-10-31/functions/{fn}/urls", small(url.listUrls!))
       .add("POST", "/2015-03-31/functions", code(fn.createFunction!, "CreateFunction"))
       .add("GET", "/2015-03-31/functions", small(fn.listFunctions!))
       .add("GET", "/2015-03-31/functions/{fn}", small(fn.getFunction!))
@@ -88,6 +116,7 @@ export class ApiServer {
     });
     const addr = this.server.address();
     const actualPort = typeof addr === "object" && addr ? addr.port : port;
+    this.port = actualPort;
     const shownHost = host.includes(":") ? `[${host}]` : host === "0.0.0.0" ? "127.0.0.1" : host;
     this.baseUrl = `http://${shownHost}:${actualPort}`;
     return this.baseUrl;
@@ -111,7 +140,12 @@ export class ApiServer {
     const query = new URLSearchParams(q < 0 ? "" : rawUrl.slice(q + 1));
     const logsTarget = String(req.headers["x-amz-target"] ?? "");
     const isLogs = req.method === "POST" && rawPath === "/" && logsTarget.startsWith(LOGS_TARGET_PREFIX);
+    const urlFor = urlTarget(req.headers.host, rawPath);
     try {
+      if (urlFor) {
+        const body = await readLimited(req, MAX_INVOKE_REQUEST_BYTES, () => new KilnError("RequestEntityTooLargeException", `Request must be smaller than ${MAX_INVOKE_REQUEST_BYTES} bytes for the InvokeFunction operation`));
+        return await this.urlGateway.handle(req, res, urlFor, body, requestId);
+      }
       if (req.method === "GET" && rawPath === "/healthz") return this.health(res);
       if (req.method === "GET" && rawPath.startsWith("/kiln/2026-01-01/code/")) return await this.download(rawPath, query, res, requestId);
       if (isLogs) {

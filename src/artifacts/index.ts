@@ -10,3 +10,5 @@ export { codeSha256, codeSha256ToHex, hexToCodeSha256 } from "./code-sha256.js";
 export { CodeStore, readBootId, type CodeStoreOptions, type StoredCode } from "./code-store.js";
 export { DEFAULT_MAX_ENTRIES, DEFAULT_MAX_UNZIPPED_BYTES, MAX_SYMLINK_TARGET_BYTES, type ExtractLimits } from "./limits.js";
 export { UNREADABLE_ZIP_MESSAGE } from "./errors.js";
+export { MergedLayers, walkLayer } from "./merged-layers.js";
+export { planLayerMerge, type LayerEntry, type LayerEntryKind, type PlannedLayerEntry } from "./layer-merge.js";

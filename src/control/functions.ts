@@ -8,7 +8,8 @@ import { KilnError, conflict, notFound, revisionId, type Clock, type Logger } fr
 import { RevisionMismatchError, type MetadataStore, type Versioned } from "../store/index.js";
 import { functionArn, type FunctionRef } from "./names.js";
 import * as L from "./limits.js";
-import type { FunctionRecord, ResolvedFunction } from "./types.js";
+import { combinedSizeError } from "./layers.js";
+import type { FunctionLayer, FunctionRecord, ResolvedFunction } from "./types.js";
 import type { CreateFunctionInput, ConfigurationInput, UpdateCodeInput } from "./validation.js";
 
 const FUNCTIONS = "functions";
@@ -26,6 +27,8 @@ export interface FunctionRegistryDeps {
   clock: Clock;
   region: string;
   log: Logger;
+  /** Resolves `Layers` to pinned packages (the LayerRegistry); without it, functions take no layers. */
+  layers?: { resolveForFunction(accountId: string, arns: string[]): Promise<FunctionLayer[]> };
 }
 
 const key = (accountId: string, name: string): string => `${accountId}/${name}`;
@@ -72,11 +75,21 @@ export class FunctionRegistry {
     return (await this.load(accountId, ref, qualifier)).value;
   }
 
+  private async resolveLayers(accountId: string, arns: string[] | undefined): Promise<FunctionLayer[] | undefined> {
+    if (arns === undefined) return undefined;
+    if (arns.length === 0) return [];
+    if (!this.deps.layers) throw new KilnError("InvalidParameterValueException", "Layers are not supported by this Kiln server.");
+    return this.deps.layers.resolveForFunction(accountId, arns);
+  }
+
   async create(accountId: string, input: CreateFunctionInput): Promise<FunctionRecord> {
     const existing = await this.deps.metadata.get<FunctionRecord>(FUNCTIONS, key(accountId, input.name));
     if (existing) throw conflict(`Function already exist: ${input.name}`);
+    const layers = (await this.resolveLayers(accountId, input.layers)) ?? [];
     const code = await this.deps.code.put(input.zipFile);
     if (code.unzippedBytes > L.UNZIPPED_MAX_BYTES) throw new KilnError("InvalidParameterValueException", `Unzipped size must be smaller than ${L.UNZIPPED_MAX_BYTES} bytes`);
+    const tooLarge = combinedSizeError(code.unzippedBytes, layers, L.UNZIPPED_MAX_BYTES);
+    if (tooLarge) throw tooLarge;
     const rec: FunctionRecord = {
       accountId,
       name: input.name,
@@ -103,6 +116,8 @@ export class FunctionRegistry {
       lastModified: this.deps.clock.now(),
       revisionId: revisionId(),
       tags: input.tags,
+      layers,
+      codeUnzippedSize: code.unzippedBytes,
     };
     try {
       await this.deps.metadata.put(FUNCTIONS, key(accountId, input.name), rec, 0);
@@ -215,11 +230,20 @@ export class FunctionRegistry {
       );
     }
     const code = await this.deps.code.put(input.zipFile);
+    const tooLarge = combinedSizeError(code.unzippedBytes, cur.layers ?? [], L.UNZIPPED_MAX_BYTES);
+    if (tooLarge) throw tooLarge;
     if (input.dryRun) return { ...cur, codeSha256: code.sha256, codeSize: code.size };
-    return this.mutate(accountId, ref, input.revisionId, (rec) => ({ ...rec, codeSha256: code.sha256, codeSize: code.size }));
+    return this.mutate(accountId, ref, input.revisionId, (rec) => ({ ...rec, codeSha256: code.sha256, codeSize: code.size, codeUnzippedSize: code.unzippedBytes }));
   }
 
   async updateConfiguration(accountId: string, ref: FunctionRef, input: ConfigurationInput): Promise<FunctionRecord> {
+    let layers: FunctionLayer[] | undefined;
+    if (input.layers !== undefined) {
+      const cur = await this.get(accountId, ref);
+      layers = await this.resolveLayers(accountId, input.layers);
+      const tooLarge = combinedSizeError(cur.codeUnzippedSize, layers ?? [], L.UNZIPPED_MAX_BYTES);
+      if (tooLarge) throw tooLarge;
+    }
     return this.mutate(accountId, ref, input.revisionId, (rec) => {
       const next = { ...rec };
       if (input.runtime !== undefined) next.runtime = input.runtime;
@@ -233,6 +257,7 @@ export class FunctionRegistry {
       if (input.tracingMode !== undefined) next.tracingMode = input.tracingMode;
       if (input.logFormat !== undefined) next.logFormat = input.logFormat;
       if (input.logGroup !== undefined) next.logGroup = input.logGroup;
+      if (layers !== undefined) next.layers = layers;
       return next;
     });
   }

@@ -6,7 +6,13 @@
 export * from "./types.js";
 export * from "./names.js";
 export * from "./limits.js";
-export { validateCreateFunction, validateUpdateCode, validateUpdateConfiguration, type CreateFunctionInput, type ConfigurationInput, type UpdateCodeInput } from "./validation.js";
+export { validateCreateFunction, validateUpdateCode, validateUpdateConfiguration, decodeBase64Zip, type CreateFunctionInput, type ConfigurationInput, type UpdateCodeInput } from "./validation.js";
 export { toFunctionConfiguration, type FunctionConfiguration } from "./wire.js";
 export { FunctionRegistry, type CodePackages, type FunctionChange } from "./functions.js";
 export { Accounts } from "./accounts.js";
+export { LayerRegistry, accessDenied, combinedSizeError, type LayerRegistryDeps } from "./layers.js";
+export * from "./layer-validation.js";
+export { toLayerVersion, toLayerVersionsListItem, toLayersListItem } from "./layer-wire.js";
+export { FunctionUrlRegistry, newUrlId, type FunctionUrlRegistryDeps } from "./function-urls.js";
+export * from "./function-url-validation.js";
+export { toFunctionUrlConfig, urlTimestamp } from "./function-url-wire.js";

@@ -32,6 +32,59 @@ export interface FunctionRecord {
   lastModified: number;
   revisionId: string;
   tags: Record<string, string>;
+  /** Layers in order (later ones win under /opt); each pinned to the package it had when attached. */
+  layers?: FunctionLayer[];
+  /** Unzipped bytes of the function's own package (the 250 MB limit counts it with its layers). */
+  codeUnzippedSize?: number;
+}
+
+/** A layer version as a function holds it: still usable after the layer version is deleted. */
+export interface FunctionLayer {
+  arn: string;
+  codeSha256: string;
+  codeSize: number;
+  unzippedSize: number;
+}
+
+/** One published layer version: immutable. */
+export interface LayerVersionRecord {
+  accountId: string;
+  layerName: string;
+  version: number;
+  description: string;
+  licenseInfo?: string;
+  compatibleRuntimes?: string[];
+  compatibleArchitectures?: string[];
+  codeSha256: string;
+  codeSize: number;
+  unzippedSize: number;
+  createdDate: number;
+}
+
+export type FunctionUrlAuthType = "NONE" | "AWS_IAM";
+
+/** Lambda's Cors structure, as stored (wire names). */
+export interface FunctionUrlCors {
+  AllowCredentials?: boolean;
+  AllowHeaders?: string[];
+  AllowMethods?: string[];
+  AllowOrigins?: string[];
+  ExposeHeaders?: string[];
+  MaxAge?: number;
+}
+
+/** A function URL configuration: one per function qualifier ($LATEST or an alias). */
+export interface FunctionUrlRecord {
+  urlId: string;
+  accountId: string;
+  functionName: string;
+  /** "$LATEST" for the unqualified function, else an alias name. */
+  qualifier: string;
+  authType: FunctionUrlAuthType;
+  cors?: FunctionUrlCors;
+  invokeMode: "BUFFERED" | "RESPONSE_STREAM";
+  creationTime: number;
+  lastModifiedTime: number;
 }
 
 export interface AccountRecord {

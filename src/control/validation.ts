@@ -5,6 +5,7 @@
 import { KilnError, invalidParameter, validation } from "../base/index.js";
 import { SUPPORTED_RUNTIMES, isSupportedRuntime, type RuntimeName } from "../sandbox/index.js";
 import { FUNCTION_NAME_PATTERN } from "./names.js";
+import { validateFunctionLayers } from "./layer-validation.js";
 import * as L from "./limits.js";
 
 const ROLE_PATTERN = /^arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role\/?[a-zA-Z_0-9+=,.@\-_/]+$/;
@@ -22,6 +23,8 @@ export interface ConfigurationInput {
   tracingMode?: "Active" | "PassThrough";
   logFormat?: "Text" | "JSON";
   logGroup?: string;
+  /** Layer version ARNs, in order (shape-checked; the layer registry resolves them). */
+  layers?: string[];
   revisionId?: string;
 }
 
@@ -148,7 +151,9 @@ function validateConfiguration(body: Json): ConfigurationInput {
     const group = str(logging, "LogGroup", "loggingConfig.logGroup");
     if (group !== undefined) out.logGroup = group;
   }
-  for (const unsupported of ["Layers", "VpcConfig", "KMSKeyArn", "FileSystemConfigs", "ImageConfig", "SnapStart", "DeadLetterConfig"]) {
+  const layers = validateFunctionLayers(body.Layers);
+  if (layers !== undefined) out.layers = layers;
+  for (const unsupported of ["VpcConfig", "KMSKeyArn", "FileSystemConfigs", "ImageConfig", "SnapStart", "DeadLetterConfig"]) {
     const v = body[unsupported];
     if (v === undefined || v === null || (Array.isArray(v) && v.length === 0)) continue;
     if (unsupported === "VpcConfig" && typeof v === "object" && !(v as Json).SubnetIds?.toString()) continue;
@@ -167,7 +172,7 @@ function decodeZip(code: Json | undefined): Buffer {
   return decodeBase64Zip(code.ZipFile);
 }
 
-function decodeBase64Zip(b64: string): Buffer {
+export function decodeBase64Zip(b64: string): Buffer {
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b64)) throw invalidParameter("Could not unzip uploaded file. Please check your file, then try to upload again.");
   const zip = Buffer.from(b64, "base64");
   if (zip.length > L.ZIPPED_MAX_BYTES) throw new KilnError("RequestEntityTooLargeException", `Zipped size must be smaller than ${L.ZIPPED_MAX_BYTES} bytes`);

@@ -29,6 +29,7 @@ export function toFunctionConfiguration(rec: FunctionRecord, region: string, opt
     RuntimeVersionConfig: { RuntimeVersionArn: `arn:aws:lambda:${region}::runtime:kiln-${rec.runtime}` },
   };
   if (Object.keys(rec.environment).length > 0) cfg.Environment = { Variables: rec.environment };
+  if (rec.layers !== undefined && rec.layers.length > 0) cfg.Layers = rec.layers.map((l) => ({ Arn: l.arn, CodeSize: l.codeSize }));
   if (!opts.forList) {
     cfg.State = rec.state;
     if (rec.stateReason) cfg.StateReason = rec.stateReason;

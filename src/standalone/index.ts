@@ -8,8 +8,8 @@ import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
 import { ConfigError, createLogger, systemClock, type Clock, type ServerConfig } from "../base/index.js";
 import { openSqliteStores } from "../store/index.js";
-import { CodeStore } from "../artifacts/index.js";
-import { Accounts, DEFAULT_MEMORY_MB, FunctionRegistry } from "../control/index.js";
+import { CodeStore, MergedLayers } from "../artifacts/index.js";
+import { Accounts, DEFAULT_MEMORY_MB, FunctionRegistry, FunctionUrlRegistry, LayerRegistry } from "../control/index.js";
 import { ConcurrencyLedger } from "../counting/index.js";
 import { AssignmentService } from "../assignment/index.js";
 import { DEFAULT_POOL_BURST_MS, DEFAULT_POOL_RESERVE_MB, DEFAULT_POOL_WINDOW_MS, Worker, type EnvironmentSpec } from "../worker/index.js";
@@ -83,6 +83,11 @@ export async function startStandalone(config: ServerConfig, opts: StandaloneOpti
   const sandboxesDir = join(config.dataDir, "sandboxes");
   await rm(sandboxesDir, { recursive: true, force: true });
   await mkdir(sandboxesDir, { recursive: true, mode: 0o711 });
+  // Merged layer trees are caches of hard links (see artifacts/merged-layers.ts): rebuilt on demand.
+  const mergedLayersDir = join(config.dataDir, "layers-merged");
+  await rm(mergedLayersDir, { recursive: true, force: true });
+  await mkdir(mergedLayersDir, { recursive: true, mode: 0o711 });
+  const mergedLayers = new MergedLayers(mergedLayersDir);
 
   const stores = openSqliteStores(join(config.dataDir, "kiln.db"));
   const code = await CodeStore.open(join(config.dataDir, "code"));
@@ -96,7 +101,12 @@ export async function startStandalone(config: ServerConfig, opts: StandaloneOpti
     out(`  AWS_SECRET_ACCESS_KEY=${root.account.secretAccessKey}`);
   }
 
-  const registry = new FunctionRegistry({ metadata: stores.metadata, code, clock, region: config.region, log: createLogger("control") });
+  const layers = new LayerRegistry({ metadata: stores.metadata, code, clock, region: config.region });
+  const registry = new FunctionRegistry({ metadata: stores.metadata, code, clock, region: config.region, log: createLogger("control"), layers });
+  const functionUrls = new FunctionUrlRegistry({ metadata: stores.metadata, clock, region: config.region, functions: registry });
+  registry.onChange((c) => {
+    if (c.kind === "deleted") void functionUrls.removeFunction(c.accountId, c.name).catch((e: unknown) => log.error("removing function URLs failed", { function: c.name, error: String(e) }));
+  });
   const driver = createProcessDriver({ isolation: config.isolation, runtimesDir, logger: createLogger("sandbox") });
   let assignment: AssignmentService<EnvironmentSpec> | undefined;
   const worker = new Worker({
@@ -133,7 +143,9 @@ export async function startStandalone(config: ServerConfig, opts: StandaloneOpti
       createEnvironment: async (_w, id, spec) => {
         // Unpacked trees are not fsync'd file by file; after a reboot the store rebuilds them from the zip.
         const codeDir = await code.ensureUnpacked(spec.codeSha256);
-        await worker.createEnvironment(id, `${spec.accountId}/${spec.functionName}`, { ...spec, codeDir });
+        const layerTrees = await Promise.all((spec.layerSha256s ?? []).map((sha) => code.ensureUnpacked(sha)));
+        const layerDirs = layerTrees.length === 0 ? [] : [await mergedLayers.merge(layerTrees)];
+        await worker.createEnvironment(id, `${spec.accountId}/${spec.functionName}`, { ...spec, codeDir, layerDirs });
       },
       destroyEnvironment: (_w, id) => worker.destroyEnvironment(id),
     },
@@ -155,6 +167,8 @@ export async function startStandalone(config: ServerConfig, opts: StandaloneOpti
   const api = new ApiServer({
     accounts,
     registry,
+    layers,
+    functionUrls,
     frontend,
     logs: stores.logs,
     region: config.region,

@@ -30,6 +30,8 @@ export interface EnvironmentSpec {
   /** The code package (CodeSha256) and where it is unpacked on this worker. */
   codeSha256: string;
   codeDir: string;
+  /** The layers' packages (CodeSha256), in order, and the directories the sandbox merges under /opt. */
+  layerSha256s?: string[];
   layerDirs: string[];
   memoryMB: number;
   environment: Record<string, string>;

@@ -25,10 +25,14 @@ import { patchConsole } from "./log-patch.mjs";
 import { RuntimeClient } from "./runtime-client.mjs";
 import { installRuntimeHooks } from "./runtime-hooks.mjs";
 import { Runtime } from "./runtime.mjs";
+import { existsSync } from "node:fs";
+
+/** Kiln's jails also expose the Runtime API as this unix socket: one hop less than AWS_LAMBDA_RUNTIME_API's bridge. */
+const KILN_SOCKET = "/run/kiln/runtime.sock";
 
 patchConsole();
 installRuntimeHooks();
-const client = new RuntimeClient(process.env.AWS_LAMBDA_RUNTIME_API ?? "127.0.0.1:9001", http);
+const client = new RuntimeClient(process.env.AWS_LAMBDA_RUNTIME_API ?? "127.0.0.1:9001", http, existsSync(KILN_SOCKET) ? KILN_SOCKET : undefined);
 const runtime = new Runtime(client);
 runtime.installProcessHandlers();
 

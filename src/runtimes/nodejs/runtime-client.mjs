@@ -31,13 +31,16 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 export class RuntimeClient {
   /**
    * @param {string} address "host:port"
-   * @param {Http} http
+   * @param {Http} http \`node:http\`
+   * @param {string} [socketPath] a unix socket serving the same API (Kiln's jails bind one at
+   *   /run/kiln/runtime.sock): one hop less than the TCP bridge behind AWS_LAMBDA_RUNTIME_API
    */
-  constructor(address, http) {
+  constructor(address, http, socketPath) {
     const colon = address.lastIndexOf(":");
     this.hostname = address.slice(0, colon);
     this.port = Number(address.slice(colon + 1));
     this.http = http;
+    this.socketPath = socketPath;
     this.agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     /** Whether the API has answered at least once (the start-up window is over). */
     this.reached = false;
@@ -140,8 +143,7 @@ export class RuntimeClient {
     return new Promise((resolve, reject) => {
       const req = this.http.request(
         {
-          hostname: this.hostname,
-          port: this.port,
+          ...(this.socketPath ? { socketPath: this.socketPath } : { hostname: this.hostname, port: this.port }),
           path,
           method,
           agent: this.agent,

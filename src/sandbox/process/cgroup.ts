@@ -159,11 +159,15 @@ export class SandboxCgroup {
     return this.pidsPath === undefined ? [this.path] : [this.path, this.pidsPath];
   }
 
-  /** Peak memory of the tree in bytes (v2 without memory.peak: current usage). */
+  /**
+   * Peak memory of the tree in bytes (v2 without memory.peak: current usage). Read on every
+   * invoke for REPORT: a synchronous read of a kernel counter costs microseconds, while the
+   * promise API's open/stat/read/close would make four thread-pool round trips.
+   */
   async peakBytes(): Promise<number> {
-    if (this.host.version === 1) return Number(await readText(join(this.path, "memory.max_usage_in_bytes"))) || 0;
-    const peak = await readText(join(this.path, "memory.peak"));
-    return Number(peak ?? (await readText(join(this.path, "memory.current")))) || 0;
+    if (this.host.version === 1) return Number(readTextSync(join(this.path, "memory.max_usage_in_bytes"))) || 0;
+    const peak = readTextSync(join(this.path, "memory.peak"));
+    return Number(peak ?? readTextSync(join(this.path, "memory.current"))) || 0;
   }
 
   /** How many processes the kernel OOM-killed in this cgroup. */

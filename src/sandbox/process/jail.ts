@@ -23,9 +23,10 @@
  * starts /var/snapshot/<file> (ro). The root itself is a read-only tmpfs. A pre-initialized sandbox
  * has the same view, with /var/task and /opt bound from directories private to it.
  *
- * Known caveats: layers merge at their top level only (`/opt/nodejs` from a later layer hides the
- * whole `/opt/nodejs` of an earlier one; bwrap 0.8 has no overlayfs); the socket's file name must be
- * plain (it appears in a socat address).
+ * Known caveats: several layerDirs merge at their top level only (`/opt/nodejs` from a later layer
+ * hides the whole `/opt/nodejs` of an earlier one; bwrap 0.8 has no overlayfs), so the standalone
+ * mode passes one tree already merged file by file (artifacts/merged-layers.ts); the socket's file
+ * name must be plain (it appears in a socat address).
  */
 import { basename, dirname, join } from "node:path";
 import { RUNTIME_API_ADDRESS, type SandboxSpec } from "../contract.js";
