@@ -15,6 +15,7 @@ const TABLE: Record<LambdaErrorCode, WireError> = {
   ResourceConflictException: { status: 409, messageKey: "Message", typed: true },
   ResourceInUseException: { status: 400, messageKey: "Message", typed: true },
   PreconditionFailedException: { status: 412, messageKey: "message", typed: true },
+  ProvisionedConcurrencyConfigNotFoundException: { status: 404, messageKey: "message", typed: true },
   TooManyRequestsException: { status: 429, messageKey: "message", typed: true },
   ServiceException: { status: 500, messageKey: "Message", typed: true },
   CodeStorageExceededException: { status: 400, messageKey: "message", typed: true },

@@ -20,6 +20,7 @@ import { functionRoutes } from "./routes/functions.js";
 import { functionUrlRoutes } from "./routes/function-urls.js";
 import { layerRoutes } from "./routes/layers.js";
 import { invokeRoute } from "./routes/invoke.js";
+import { addReleaseRoutes } from "./routes/release.js";
 import { LOGS_TARGET_PREFIX, logsOperation } from "./routes/logs.js";
 import { SigV4Verifier } from "./sigv4.js";
 
@@ -103,6 +104,7 @@ export class ApiServer {
         tooLarge: () => new KilnError("RequestEntityTooLargeException", `Request must be smaller than ${MAX_INVOKE_REQUEST_BYTES} bytes for the InvokeFunction operation`),
       })
       .add("POST", "/kiln/2026-01-01/accounts", { ...small(async (ctx) => this.createAccount(ctx)), rootOnly: true });
+    addReleaseRoutes(this.router, small, { registry: d.registry, region: d.region, provisioned: d.frontend.provisioned });
     this.server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 15 * 60_000 }, (req, res) => void this.handle(req, res));
   }
 

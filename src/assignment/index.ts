@@ -3,4 +3,5 @@
  * reuse, cold starts through placement, idle reaping. Must not import: api, frontend, control, worker.
  */
 export { EnvironmentTable, type EnvironmentEntry, type EnvironmentState } from "./table.js";
-export { AssignmentService, NoCapacityError, type Lease, type WorkerFleet, type AssignmentOptions } from "./service.js";
+export { AssignmentService, NoCapacityError, ScalingThrottledError, type Lease, type WorkerFleet, type AssignmentOptions, type ProvisionedTarget } from "./service.js";
+export { provisionedPlan, provisionedStatus, type ProvisionedPlan, type ProvisionedView, type ProvisionedStatus } from "./provisioned.js";

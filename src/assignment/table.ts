@@ -11,6 +11,10 @@
  * Worked example: f idle [e1 (t=0), e2 (t=5)]; invoke -> e2 busy; invoke -> e1 busy; invoke ->
  * none idle -> cold start e3. e2 released at t=9 -> idle. keep-alive 10, now 16: e2 not expired.
  *
+ * Provisioned environments (provisioned concurrency) are flagged: an invocation takes an idle
+ * provisioned one before any on-demand one, and the keep-alive never reaps them; demoting one
+ * (its configuration was removed) makes it an ordinary on-demand environment.
+ *
  * Known caveats: one invocation per environment at a time (Lambda's model). The table is in
  * memory: in standalone mode a restart loses it along with the sandboxes themselves.
  */
@@ -24,12 +28,19 @@ export interface EnvironmentEntry {
   state: EnvironmentState;
   createdAt: number;
   lastUsedAt: number;
+  /** Kept initialized by a provisioned concurrency configuration. */
+  provisioned?: boolean;
 }
 
 export class EnvironmentTable {
   private readonly entries = new Map<string, EnvironmentEntry>();
-  /** Idle environment ids per configuration, most recently used last. */
+  /** Idle environment ids per configuration, most recently used last (on-demand, and provisioned). */
   private readonly idle = new Map<string, string[]>();
+  private readonly idleProvisioned = new Map<string, string[]>();
+
+  private idleOf(e: EnvironmentEntry): Map<string, string[]> {
+    return e.provisioned ? this.idleProvisioned : this.idle;
+  }
 
   get size(): number {
     return this.entries.size;
@@ -50,17 +61,60 @@ export class EnvironmentTable {
   }
 
   idleCount(configKey?: string): number {
-    if (configKey !== undefined) return this.idle.get(configKey)?.length ?? 0;
+    if (configKey !== undefined) return (this.idle.get(configKey)?.length ?? 0) + (this.idleProvisioned.get(configKey)?.length ?? 0);
     let n = 0;
     for (const ids of this.idle.values()) n += ids.length;
+    for (const ids of this.idleProvisioned.values()) n += ids.length;
     return n;
   }
 
-  /** The most recently used idle environment of this configuration, now busy; or undefined. */
+  /** Provisioned environments of a configuration, by state. */
+  provisionedOf(configKey: string): { initializing: number; idle: string[]; busy: string[] } {
+    const out = { initializing: 0, idle: [] as string[], busy: [] as string[] };
+    for (const e of this.entries.values()) {
+      if (!e.provisioned || e.configKey !== configKey) continue;
+      if (e.state === "initializing") out.initializing++;
+      else if (e.state === "idle") out.idle.push(e.id);
+      else if (e.state === "busy") out.busy.push(e.id);
+    }
+    return out;
+  }
+
+  /** Makes a provisioned environment an ordinary on-demand one (kept while warm, then reaped). */
+  demote(id: string, now: number): void {
+    const e = this.entries.get(id);
+    if (!e || !e.provisioned) return;
+    const wasIdle = e.state === "idle";
+    if (wasIdle) this.unlistIdle(e);
+    e.provisioned = false;
+    if (wasIdle) {
+      e.lastUsedAt = now;
+      this.listIdle(e);
+    }
+  }
+
+  private listIdle(e: EnvironmentEntry): void {
+    const map = this.idleOf(e);
+    const ids = map.get(e.configKey) ?? [];
+    ids.push(e.id);
+    map.set(e.configKey, ids);
+  }
+
+  private unlistIdle(e: EnvironmentEntry): void {
+    const map = this.idleOf(e);
+    const ids = map.get(e.configKey);
+    if (!ids) return;
+    const i = ids.indexOf(e.id);
+    if (i >= 0) ids.splice(i, 1);
+    if (ids.length === 0) map.delete(e.configKey);
+  }
+
+  /** The most recently used idle environment of this configuration (provisioned ones first), now busy; or undefined. */
   takeIdle(configKey: string, now: number): EnvironmentEntry | undefined {
-    const ids = this.idle.get(configKey);
+    const map = this.idleProvisioned.has(configKey) ? this.idleProvisioned : this.idle;
+    const ids = map.get(configKey);
     const id = ids?.pop();
-    if (ids && ids.length === 0) this.idle.delete(configKey);
+    if (ids && ids.length === 0) map.delete(configKey);
     if (id === undefined) return undefined;
     const e = this.entries.get(id)!;
     e.state = "busy";
@@ -68,9 +122,9 @@ export class EnvironmentTable {
     return e;
   }
 
-  /** A new environment being created for an invocation (cold start). */
-  addInitializing(id: string, workerId: string, configKey: string, now: number): EnvironmentEntry {
-    const e: EnvironmentEntry = { id, workerId, configKey, state: "initializing", createdAt: now, lastUsedAt: now };
+  /** A new environment being created for an invocation (cold start), or to be kept provisioned. */
+  addInitializing(id: string, workerId: string, configKey: string, now: number, provisioned = false): EnvironmentEntry {
+    const e: EnvironmentEntry = { id, workerId, configKey, state: "initializing", createdAt: now, lastUsedAt: now, ...(provisioned ? { provisioned } : {}) };
     this.entries.set(id, e);
     return e;
   }
@@ -93,9 +147,7 @@ export class EnvironmentTable {
     }
     e.state = "idle";
     e.lastUsedAt = now;
-    const ids = this.idle.get(e.configKey) ?? [];
-    ids.push(id);
-    this.idle.set(e.configKey, ids);
+    this.listIdle(e);
     return "idle";
   }
 
@@ -103,12 +155,7 @@ export class EnvironmentTable {
     const e = this.entries.get(id);
     if (!e) return undefined;
     this.entries.delete(id);
-    const ids = this.idle.get(e.configKey);
-    if (ids) {
-      const i = ids.indexOf(id);
-      if (i >= 0) ids.splice(i, 1);
-      if (ids.length === 0) this.idle.delete(e.configKey);
-    }
+    if (e.state === "idle") this.unlistIdle(e);
     e.state = "dead";
     return e;
   }
@@ -128,7 +175,7 @@ export class EnvironmentTable {
   expired(now: number, keepAliveMs: number): EnvironmentEntry[] {
     const out: EnvironmentEntry[] = [];
     for (const e of [...this.entries.values()]) {
-      if (e.state === "idle" && now - e.lastUsedAt >= keepAliveMs) out.push(this.remove(e.id)!);
+      if (e.state === "idle" && !e.provisioned && now - e.lastUsedAt >= keepAliveMs) out.push(this.remove(e.id)!);
     }
     return out;
   }

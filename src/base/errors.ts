@@ -12,6 +12,7 @@ export type LambdaErrorCode =
   | "ResourceConflictException"
   | "ResourceInUseException"
   | "PreconditionFailedException"
+  | "ProvisionedConcurrencyConfigNotFoundException"
   | "TooManyRequestsException"
   | "ServiceException"
   | "CodeStorageExceededException"

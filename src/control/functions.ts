@@ -9,8 +9,14 @@ import { RevisionMismatchError, type MetadataStore, type Versioned } from "../st
 import { functionArn, type FunctionRef } from "./names.js";
 import * as L from "./limits.js";
 import { combinedSizeError } from "./layers.js";
-import type { FunctionLayer, FunctionRecord, ResolvedFunction } from "./types.js";
+import type { FunctionLayer, FunctionRecord, ResolutionPlan, ResolvedFunction } from "./types.js";
 import type { CreateFunctionInput, ConfigurationInput, UpdateCodeInput } from "./validation.js";
+import { FunctionVersions, isVersionNumber } from "./versions.js";
+import { FunctionAliases } from "./aliases.js";
+import { ConcurrencyConfigs } from "./concurrency.js";
+import { FunctionTags } from "./tags.js";
+import { routesToAdditional } from "./routing.js";
+import { ALIASES, META, PROVISIONED, VERSIONS } from "./collections.js";
 
 const FUNCTIONS = "functions";
 
@@ -19,7 +25,15 @@ export interface CodePackages {
   put(zip: Buffer): Promise<{ sha256: string; size: number; unzippedBytes: number }>;
 }
 
-export type FunctionChange = { kind: "updated" | "deleted"; accountId: string; name: string };
+/**
+ * What changed, for the invoke path's caches and environments: $LATEST ("updated"), a whole
+ * function or one version ("deleted", with `version`), an alias, or concurrency settings.
+ */
+export type FunctionChange =
+  | { kind: "updated" | "deleted"; accountId: string; name: string; version?: string }
+  | { kind: "alias"; accountId: string; name: string; alias: string }
+  | { kind: "concurrency"; accountId: string; name: string; reserved?: number; provisioned: number }
+  | { kind: "provisioned"; accountId: string; name: string };
 
 export interface FunctionRegistryDeps {
   metadata: MetadataStore;
@@ -27,6 +41,8 @@ export interface FunctionRegistryDeps {
   clock: Clock;
   region: string;
   log: Logger;
+  /** The account concurrency limit (reserved concurrency must leave 100 of it unreserved). */
+  accountConcurrency?: number;
   /** Resolves `Layers` to pinned packages (the LayerRegistry); without it, functions take no layers. */
   layers?: { resolveForFunction(accountId: string, arns: string[]): Promise<FunctionLayer[]> };
 }
@@ -36,14 +52,23 @@ const key = (accountId: string, name: string): string => `${accountId}/${name}`;
 export class FunctionRegistry {
   private readonly listeners: Array<(c: FunctionChange) => void> = [];
   private readonly activations = new Set<Promise<void>>();
+  readonly versions: FunctionVersions;
+  readonly aliases: FunctionAliases;
+  readonly concurrency: ConcurrencyConfigs;
+  readonly tags: FunctionTags;
 
-  constructor(private readonly deps: FunctionRegistryDeps) {}
+  constructor(private readonly deps: FunctionRegistryDeps) {
+    this.versions = new FunctionVersions(this, deps);
+    this.aliases = new FunctionAliases(this, deps);
+    this.concurrency = new ConcurrencyConfigs(this, deps);
+    this.tags = new FunctionTags(this, deps);
+  }
 
   onChange(listener: (c: FunctionChange) => void): void {
     this.listeners.push(listener);
   }
 
-  private emit(c: FunctionChange): void {
+  emit(c: FunctionChange): void {
     for (const l of this.listeners) l(c);
   }
 
@@ -52,7 +77,7 @@ export class FunctionRegistry {
   }
 
   /** Throws the AWS not-found error unless the ref belongs to this account and region. */
-  private checkRef(accountId: string, ref: FunctionRef, qualifier?: string): void {
+  checkRef(accountId: string, ref: FunctionRef, qualifier?: string): void {
     if (ref.region !== undefined && ref.region !== this.deps.region) {
       throw notFound(`Functions from '${ref.region}' are not reachable in this region ('${this.deps.region}')`);
     }
@@ -61,18 +86,19 @@ export class FunctionRegistry {
     }
   }
 
-  private async load(accountId: string, ref: FunctionRef, qualifier?: string): Promise<Versioned<FunctionRecord>> {
+  /** The $LATEST record with its store revision; not found names `qualifier` in the ARN. */
+  async load(accountId: string, ref: FunctionRef, qualifier?: string): Promise<Versioned<FunctionRecord>> {
     this.checkRef(accountId, ref, qualifier);
     const found = await this.deps.metadata.get<FunctionRecord>(FUNCTIONS, key(accountId, ref.name));
     if (!found) throw notFound(`Function not found: ${this.arn(accountId, ref.name, qualifier)}`);
-    if (qualifier !== undefined && qualifier !== "$LATEST") {
-      throw notFound(`Function not found: ${this.arn(accountId, ref.name, qualifier)}`);
-    }
     return found;
   }
 
+  /** The record `qualifier` names: $LATEST (none or "$LATEST"), a published version, or the version an alias points to. */
   async get(accountId: string, ref: FunctionRef, qualifier?: string): Promise<FunctionRecord> {
-    return (await this.load(accountId, ref, qualifier)).value;
+    const latest = (await this.load(accountId, ref, qualifier)).value;
+    if (qualifier === undefined || qualifier === "$LATEST") return latest;
+    return (await this.resolvePlan(accountId, ref, qualifier)).primary.record;
   }
 
   private async resolveLayers(accountId: string, arns: string[] | undefined): Promise<FunctionLayer[] | undefined> {
@@ -262,10 +288,19 @@ export class FunctionRegistry {
     });
   }
 
+  /** Deletes the function with every version, alias and concurrency setting; or, with a qualifier, one version. */
   async delete(accountId: string, ref: FunctionRef, qualifier?: string): Promise<void> {
     if (qualifier === "$LATEST") throw new KilnError("InvalidParameterValueException", "$LATEST version cannot be deleted without deleting the function.");
+    if (qualifier !== undefined) return this.versions.delete(accountId, ref, qualifier);
     await this.load(accountId, ref, qualifier);
-    await this.deps.metadata.delete(FUNCTIONS, key(accountId, ref.name));
+    const prefix = `${key(accountId, ref.name)}/`;
+    await this.deps.metadata.batch([
+      { op: "delete", collection: FUNCTIONS, key: key(accountId, ref.name) },
+      { op: "delete", collection: VERSIONS, key: prefix, prefix: true },
+      { op: "delete", collection: ALIASES, key: prefix, prefix: true },
+      { op: "delete", collection: PROVISIONED, key: prefix, prefix: true },
+      { op: "delete", collection: META, key: key(accountId, ref.name) },
+    ]);
     this.emit({ kind: "deleted", accountId, name: ref.name });
   }
 
@@ -291,17 +326,40 @@ export class FunctionRegistry {
       }
       marker = page.nextMarker;
     } while (marker !== undefined);
-    return { functionCount, totalCodeSize };
+    return { functionCount, totalCodeSize: totalCodeSize + (await this.versions.codeSize(accountId)) };
   }
 
-  /** What the invoke path runs for `ref` (+ qualifier). */
-  async resolve(accountId: string, ref: FunctionRef, qualifier?: string): Promise<ResolvedFunction> {
-    const rec = await this.get(accountId, ref, qualifier);
-    return {
-      record: rec,
-      executedVersion: "$LATEST",
-      invokedArn: this.arn(accountId, rec.name, qualifier),
-      configKey: `${accountId}/${rec.name}/$LATEST/${rec.revisionId}`,
-    };
+  /**
+   * What the invoke path runs for `ref` (+ qualifier): an alias with a routing configuration picks
+   * its additional version with probability `weight` (`random` is injected for tests).
+   */
+  async resolve(accountId: string, ref: FunctionRef, qualifier?: string, random: () => number = Math.random): Promise<ResolvedFunction> {
+    const plan = await this.resolvePlan(accountId, ref, qualifier);
+    return plan.additional && routesToAdditional(plan.additional.weight, random) ? plan.additional.fn : plan.primary;
+  }
+
+  /** How invokes of `ref` (+ qualifier) choose their version: $LATEST, a version, or an alias (maybe weighted). */
+  async resolvePlan(accountId: string, ref: FunctionRef, qualifier?: string): Promise<ResolutionPlan> {
+    const invokedArn = this.arn(accountId, ref.name, qualifier);
+    if (qualifier === undefined || qualifier === "$LATEST") {
+      return { primary: this.resolved((await this.load(accountId, ref, qualifier)).value, invokedArn) };
+    }
+    if (isVersionNumber(qualifier)) {
+      await this.load(accountId, ref, qualifier);
+      return { primary: this.resolved(await this.versions.get(accountId, ref.name, qualifier), invokedArn) };
+    }
+    const latest = (await this.load(accountId, ref, qualifier)).value;
+    const alias = await this.aliases.find(accountId, ref.name, qualifier);
+    if (!alias) throw notFound(`Function not found: ${invokedArn}`);
+    const recordOf = async (version: string) => (version === "$LATEST" ? latest : this.versions.get(accountId, ref.name, version));
+    const plan: ResolutionPlan = { primary: this.resolved(await recordOf(alias.functionVersion), invokedArn) };
+    if (alias.additionalVersion) {
+      plan.additional = { fn: this.resolved(await recordOf(alias.additionalVersion.version), invokedArn), weight: alias.additionalVersion.weight };
+    }
+    return plan;
+  }
+
+  private resolved(rec: FunctionRecord, invokedArn: string): ResolvedFunction {
+    return { record: rec, executedVersion: rec.version, invokedArn, configKey: `${rec.accountId}/${rec.name}/${rec.version}/${rec.revisionId}` };
   }
 }

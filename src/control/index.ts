@@ -10,6 +10,11 @@ export { validateCreateFunction, validateUpdateCode, validateUpdateConfiguration
 export { toFunctionConfiguration, type FunctionConfiguration } from "./wire.js";
 export { FunctionRegistry, type CodePackages, type FunctionChange } from "./functions.js";
 export { Accounts } from "./accounts.js";
+export { FunctionVersions, configFingerprint, isVersionNumber, type PublishInput } from "./versions.js";
+export { FunctionAliases, toAliasConfiguration, validateAliasName, validateFunctionVersion } from "./aliases.js";
+export { checkRouting, parseRoutingConfig, routesToAdditional, type RoutingEntry } from "./routing.js";
+export { ConcurrencyConfigs, allocatedOf, unreservedConcurrency, checkReservedConcurrency, checkProvisionedConcurrency, type FunctionAllocation } from "./concurrency.js";
+export { FunctionTags, parseTaggableArn, validateTagMap } from "./tags.js";
 export { LayerRegistry, accessDenied, combinedSizeError, type LayerRegistryDeps } from "./layers.js";
 export * from "./layer-validation.js";
 export { toLayerVersion, toLayerVersionsListItem, toLayersListItem } from "./layer-wire.js";

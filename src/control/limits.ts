@@ -37,3 +37,7 @@ export const RESERVED_ENV_KEYS = new Set([
   "LAMBDA_RUNTIME_DIR",
   "TZ",
 ]);
+/** Reserved and provisioned concurrency must leave this much of the account limit unreserved. */
+export const MIN_UNRESERVED_CONCURRENCY = 100;
+/** Tags per function (https://docs.aws.amazon.com/lambda/latest/dg/configuration-tags.html). */
+export const TAGS_MAX = 50;

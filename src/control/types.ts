@@ -7,7 +7,8 @@ export type LastUpdateStatus = "InProgress" | "Successful" | "Failed";
 export interface FunctionRecord {
   accountId: string;
   name: string;
-  version: "$LATEST";
+  /** "$LATEST" for the mutable record; "1", "2", ... for published versions (immutable snapshots). */
+  version: string;
   runtime: RuntimeName;
   handler: string;
   role: string;
@@ -32,6 +33,8 @@ export interface FunctionRecord {
   lastModified: number;
   revisionId: string;
   tags: Record<string, string>;
+  /** Published versions only: fingerprint of the $LATEST configuration they were published from. */
+  sourceFingerprint?: string;
   /** Layers in order (later ones win under /opt); each pinned to the package it had when attached. */
   layers?: FunctionLayer[];
   /** Unzipped bytes of the function's own package (the 250 MB limit counts it with its layers). */
@@ -105,4 +108,38 @@ export interface ResolvedFunction {
   invokedArn: string;
   /** Identity of the executable configuration: environments are never shared across two of these. */
   configKey: string;
+}
+
+/** An alias: a name for one version, optionally routing a share of invokes to a second one. */
+export interface AliasRecord {
+  accountId: string;
+  functionName: string;
+  name: string;
+  functionVersion: string;
+  description: string;
+  /** AdditionalVersionWeights: at most one entry (Lambda's limit). */
+  additionalVersion?: { version: string; weight: number };
+  revisionId: string;
+}
+
+/** Function-level settings that belong to no version: the version counter and reserved concurrency. */
+export interface FunctionMeta {
+  /** Highest version number ever published (numbers are never reused). */
+  lastVersion: number;
+  reservedConcurrency?: number;
+}
+
+/** A provisioned concurrency configuration on a version or an alias. */
+export interface ProvisionedConfigRecord {
+  accountId: string;
+  functionName: string;
+  qualifier: string;
+  requested: number;
+  lastModified: number;
+}
+
+/** How an invoke of one name/qualifier picks its version: always `primary`, or `additional` with its weight. */
+export interface ResolutionPlan {
+  primary: ResolvedFunction;
+  additional?: { fn: ResolvedFunction; weight: number };
 }

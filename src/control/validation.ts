@@ -207,7 +207,6 @@ export function validateCreateFunction(body: Json): CreateFunctionInput {
   if (arch[0] === "arm64" && process.arch !== "arm64") throw invalidParameter("This Kiln host runs x86_64 only: Architectures [arm64] cannot be executed here.");
   const publish = body.Publish ?? false;
   if (typeof publish !== "boolean") throw invalidParameter("Invalid type for parameter Publish, valid types: boolean");
-  if (publish) throw invalidParameter("Publish is not supported by this Kiln server yet (versions are coming).");
   return {
     ...config,
     name,
@@ -233,7 +232,6 @@ export function validateUpdateCode(body: Json): UpdateCodeInput {
   const publish = body.Publish ?? false;
   const dryRun = body.DryRun ?? false;
   if (typeof publish !== "boolean" || typeof dryRun !== "boolean") throw invalidParameter("Invalid type for parameter Publish or DryRun, valid types: boolean");
-  if (publish) throw invalidParameter("Publish is not supported by this Kiln server yet (versions are coming).");
   const out: UpdateCodeInput = { zipFile: decodeBase64Zip(zip), dryRun, publish };
   const rev = str(body, "RevisionId", "revisionId");
   if (rev !== undefined) out.revisionId = rev;

@@ -5,10 +5,14 @@ import type { FunctionRecord } from "./types.js";
 
 export type FunctionConfiguration = Record<string, unknown>;
 
-export function toFunctionConfiguration(rec: FunctionRecord, region: string, opts: { forList?: boolean } = {}): FunctionConfiguration {
+/**
+ * `arnQualifier` names the qualifier FunctionArn carries (an alias name when read through an alias,
+ * "$LATEST" in version lists); by default a published version's number, and none for $LATEST.
+ */
+export function toFunctionConfiguration(rec: FunctionRecord, region: string, opts: { forList?: boolean; arnQualifier?: string } = {}): FunctionConfiguration {
   const cfg: FunctionConfiguration = {
     FunctionName: rec.name,
-    FunctionArn: functionArn(region, rec.accountId, rec.name),
+    FunctionArn: functionArn(region, rec.accountId, rec.name, opts.arnQualifier ?? (rec.version === "$LATEST" ? undefined : rec.version)),
     Runtime: rec.runtime,
     Role: rec.role,
     Handler: rec.handler,

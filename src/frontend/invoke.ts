@@ -1,12 +1,22 @@
 /**
- * The frontend invoke service: resolve -> count -> assign -> invoke on the worker -> release.
- * Owns payload limits, invocation types and the X-Amz-* response facts.
+ * The frontend invoke service: resolve (alias weights) -> count -> assign -> invoke on the worker
+ * -> release. Owns payload limits, invocation types and the X-Amz-* response facts, and keeps the
+ * counting ledger and provisioned environments in step with the control plane's changes.
  */
 import { KilnError, conflict, requestId as newRequestId, validation, type Clock, type Logger } from "../base/index.js";
 import type { ConcurrencyLedger } from "../counting/index.js";
-import { NoCapacityError, type AssignmentService } from "../assignment/index.js";
-import { effectiveQualifier, parseFunctionRef, type FunctionRegistry, type ResolvedFunction } from "../control/index.js";
+import { NoCapacityError, ScalingThrottledError, type AssignmentService } from "../assignment/index.js";
+import {
+  effectiveQualifier,
+  parseFunctionRef,
+  routesToAdditional,
+  type FunctionChange,
+  type FunctionRegistry,
+  type ResolutionPlan,
+  type ResolvedFunction,
+} from "../control/index.js";
 import type { EnvironmentSpec, InvocationOutcome } from "../worker/index.js";
+import { ProvisionedConcurrencyKeeper } from "./provisioned.js";
 
 /** Synchronous request limit (6 MB): https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html */
 export const MAX_SYNC_PAYLOAD_BYTES = 6_291_456;
@@ -54,22 +64,79 @@ export interface FrontendOptions {
   region: string;
   clock: Clock;
   log: Logger;
+  /** The per-function scaling rate (counting's ScalingLimiter); without one, cold starts are not rate-limited. */
+  scaling?: { tryScaleUp(functionKey: string): boolean };
+  /** Uniform in [0, 1): picks an alias's version by weight (injected for tests). */
+  random?: () => number;
 }
 
 export class FrontendInvokeService {
-  private readonly cache = new Map<string, ResolvedFunction>();
+  private readonly cache = new Map<string, ResolutionPlan>();
+  /** Bumped on every control-plane change: a plan resolved across a change is not cached. */
+  private generation = 0;
+  /** Keeps provisioned environments initialized; answers their figures for the API. */
+  readonly provisioned: ProvisionedConcurrencyKeeper;
 
   constructor(private readonly opts: FrontendOptions) {
-    opts.registry.onChange((c) => {
-      const prefix = `${c.accountId}/${c.name}/`;
-      for (const k of this.cache.keys()) if (k.startsWith(prefix)) this.cache.delete(k);
-      // Environments of an older configuration finish what they run and are never used again.
+    opts.registry.onChange((c) => this.onChange(c));
+    this.provisioned = new ProvisionedConcurrencyKeeper({
+      registry: opts.registry,
+      assignment: opts.assignment,
+      spec: (fn) => this.environmentSpec(fn, "provisioned-concurrency"),
+      log: opts.log,
+    });
+  }
+
+  /** After a restart: the ledger learns every reservation, and provisioned environments come back. */
+  async recover(): Promise<void> {
+    for (const { accountId, name, allocation } of await this.opts.registry.concurrency.allAllocations()) {
+      this.opts.ledger.setAllocation(accountId, `${accountId}/${name}`, allocation);
+    }
+    await this.provisioned.recover();
+  }
+
+  private onChange(c: FunctionChange): void {
+    const prefix = `${c.accountId}/${c.name}/`;
+    this.generation++;
+    for (const k of this.cache.keys()) if (k.startsWith(prefix)) this.cache.delete(k);
+    if (c.kind === "concurrency") {
+      this.opts.ledger.setAllocation(c.accountId, `${c.accountId}/${c.name}`, { provisioned: c.provisioned, ...(c.reserved !== undefined ? { reserved: c.reserved } : {}) });
+    } else if (c.kind === "deleted" && c.version !== undefined) {
+      this.opts.assignment.drain((k) => k.startsWith(`${prefix}${c.version}/`));
+    } else if (c.kind === "deleted") {
+      this.opts.ledger.setAllocation(c.accountId, `${c.accountId}/${c.name}`, undefined);
+      this.opts.assignment.drain((k) => k.startsWith(prefix));
+    } else if (c.kind === "updated") {
+      // $LATEST changed: its older environments finish what they run and are never used again.
+      // Published versions never change, so their environments stay warm.
+      const latest = `${prefix}$LATEST/`;
       void this.opts.registry
         .resolve(c.accountId, { name: c.name })
         .then((r) => r.configKey)
         .catch(() => undefined)
-        .then((current) => this.opts.assignment.drain((k) => k.startsWith(prefix) && k !== current));
-    });
+        .then((current) => this.opts.assignment.drain((k) => k.startsWith(latest) && k !== current));
+    }
+  }
+
+  /** What a worker needs to create an environment for one resolved function version. */
+  environmentSpec(fn: ResolvedFunction, initializationType: EnvironmentSpec["initializationType"] = "on-demand"): EnvironmentSpec {
+    const rec = fn.record;
+    return {
+      accountId: rec.accountId,
+      functionName: rec.name,
+      version: fn.executedVersion,
+      runtime: rec.runtime,
+      handler: rec.handler,
+      codeSha256: rec.codeSha256,
+      codeDir: this.opts.codeDir(rec.codeSha256),
+      layerSha256s: (rec.layers ?? []).map((l) => l.codeSha256),
+      layerDirs: (rec.layers ?? []).map((l) => this.opts.codeDir(l.codeSha256)),
+      memoryMB: rec.memorySize,
+      environment: rec.environment,
+      logGroup: rec.logGroup,
+      region: this.opts.region,
+      ...(initializationType === "provisioned-concurrency" ? { initializationType } : {}),
+    };
   }
 
   async invoke(req: InvokeRequest): Promise<InvokeResponse> {
@@ -88,29 +155,23 @@ export class FrontendInvokeService {
     if (type === "DryRun") return { statusCode: 204, payload: Buffer.alloc(0), executedVersion: fn.executedVersion, requestId };
 
     const rec = fn.record;
-    const admission = this.opts.ledger.tryAcquire(req.accountId, `${req.accountId}/${rec.name}`);
+    const functionKey = `${req.accountId}/${rec.name}`;
+    const admission = this.opts.ledger.tryAcquire(req.accountId, functionKey);
     if ("reason" in admission) {
       throw new KilnError("TooManyRequestsException", "Rate Exceeded.", { fields: { Reason: admission.reason } });
     }
     try {
       const lease = await this.opts.assignment
-        .acquire(fn.configKey, rec.memorySize, () => ({
-          accountId: req.accountId,
-          functionName: rec.name,
-          version: fn.executedVersion,
-          runtime: rec.runtime,
-          handler: rec.handler,
-          codeSha256: rec.codeSha256,
-          codeDir: this.opts.codeDir(rec.codeSha256),
-          layerSha256s: (rec.layers ?? []).map((l) => l.codeSha256),
-          layerDirs: (rec.layers ?? []).map((l) => this.opts.codeDir(l.codeSha256)),
-          memoryMB: rec.memorySize,
-          environment: rec.environment,
-          logGroup: rec.logGroup,
-          region: this.opts.region,
-        }))
+        .acquire(
+          fn.configKey,
+          rec.memorySize,
+          () => this.environmentSpec(fn),
+          () => this.opts.scaling?.tryScaleUp(functionKey) ?? true,
+        )
         .catch((e: unknown) => {
-          if (e instanceof NoCapacityError) throw new KilnError("TooManyRequestsException", "Rate Exceeded.", { fields: { Reason: "ConcurrentInvocationLimitExceeded" }, cause: e });
+          if (e instanceof NoCapacityError || e instanceof ScalingThrottledError) {
+            throw new KilnError("TooManyRequestsException", "Rate Exceeded.", { fields: { Reason: "ConcurrentInvocationLimitExceeded" }, cause: e });
+          }
           throw new KilnError("ServiceException", `Kiln could not start an execution environment: ${(e as Error).message}`, { cause: e });
         });
       let outcome: InvocationOutcome;
@@ -136,21 +197,24 @@ export class FrontendInvokeService {
     }
   }
 
+  /** The version this invoke runs: resolution plans are cached; an alias's weights are drawn per invoke. */
   private async resolve(accountId: string, functionName: string, qualifierParam: string | undefined): Promise<ResolvedFunction> {
     const ref = parseFunctionRef(functionName);
     const qualifier = effectiveQualifier(ref, qualifierParam);
     const key = `${accountId}/${ref.name}/${qualifier ?? ""}/${ref.accountId ?? ""}/${ref.region ?? ""}`;
-    let fn = this.cache.get(key);
-    if (!fn) {
-      fn = await this.opts.registry.resolve(accountId, ref, qualifier);
-      if (fn.record.state === "Pending") {
+    let plan = this.cache.get(key);
+    if (!plan) {
+      const generation = this.generation;
+      plan = await this.opts.registry.resolvePlan(accountId, ref, qualifier);
+      if (plan.primary.record.state === "Pending") {
         // Kiln finishes creating a function in milliseconds; waiting here spares scripts that
         // invoke right after CreateFunction the 409 that AWS would answer.
         await this.opts.registry.settled();
-        fn = await this.opts.registry.resolve(accountId, ref, qualifier);
+        plan = await this.opts.registry.resolvePlan(accountId, ref, qualifier);
       }
-      if (fn.record.state === "Active") this.cache.set(key, fn);
+      if (plan.primary.record.state === "Active" && generation === this.generation) this.cache.set(key, plan);
     }
+    const fn = plan.additional && routesToAdditional(plan.additional.weight, this.opts.random ?? Math.random) ? plan.additional.fn : plan.primary;
     if (fn.record.state !== "Active") {
       throw conflict(`The operation cannot be performed at this time. The function is currently in the following state: ${fn.record.state}`);
     }

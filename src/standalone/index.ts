@@ -10,7 +10,7 @@ import { ConfigError, createLogger, systemClock, type Clock, type ServerConfig }
 import { openSqliteStores } from "../store/index.js";
 import { CodeStore, MergedLayers } from "../artifacts/index.js";
 import { Accounts, DEFAULT_MEMORY_MB, FunctionRegistry, FunctionUrlRegistry, LayerRegistry } from "../control/index.js";
-import { ConcurrencyLedger } from "../counting/index.js";
+import { ConcurrencyLedger, ScalingLimiter } from "../counting/index.js";
 import { AssignmentService } from "../assignment/index.js";
 import { DEFAULT_POOL_BURST_MS, DEFAULT_POOL_RESERVE_MB, DEFAULT_POOL_WINDOW_MS, Worker, type EnvironmentSpec } from "../worker/index.js";
 import { DEFAULT_SANDBOX_UID, createProcessDriver, probeBubblewrap } from "../sandbox/index.js";
@@ -102,10 +102,32 @@ export async function startStandalone(config: ServerConfig, opts: StandaloneOpti
   }
 
   const layers = new LayerRegistry({ metadata: stores.metadata, code, clock, region: config.region });
-  const registry = new FunctionRegistry({ metadata: stores.metadata, code, clock, region: config.region, log: createLogger("control"), layers });
-  const functionUrls = new FunctionUrlRegistry({ metadata: stores.metadata, clock, region: config.region, functions: registry });
+  const registry = new FunctionRegistry({
+    metadata: stores.metadata,
+    code,
+    clock,
+    region: config.region,
+    log: createLogger("control"),
+    layers,
+    accountConcurrency: config.accountConcurrency,
+  });
+  const functionUrls = new FunctionUrlRegistry({
+    metadata: stores.metadata,
+    clock,
+    region: config.region,
+    functions: registry,
+    aliasExists: async (accountId, name, alias) => (await registry.aliases.find(accountId, name, alias)) !== undefined,
+  });
   registry.onChange((c) => {
-    if (c.kind === "deleted") void functionUrls.removeFunction(c.accountId, c.name).catch((e: unknown) => log.error("removing function URLs failed", { function: c.name, error: String(e) }));
+    const failed = (e: unknown) => log.error("removing function URLs failed", { function: c.name, error: String(e) });
+    if (c.kind === "deleted" && c.version === undefined) void functionUrls.removeFunction(c.accountId, c.name).catch(failed);
+    // An alias's URL goes with the alias.
+    if (c.kind === "alias") {
+      void registry.aliases
+        .find(c.accountId, c.name, c.alias)
+        .then((a) => (a ? undefined : functionUrls.delete(c.accountId, { name: c.name }, c.alias).catch(() => undefined)))
+        .catch(failed);
+    }
   });
   const driver = createProcessDriver({ isolation: config.isolation, runtimesDir, logger: createLogger("sandbox") });
   let assignment: AssignmentService<EnvironmentSpec> | undefined;
@@ -162,6 +184,7 @@ export async function startStandalone(config: ServerConfig, opts: StandaloneOpti
     region: config.region,
     clock,
     log: createLogger("frontend"),
+    scaling: new ScalingLimiter(() => clock.monotonic()),
   });
   let ready = false;
   const api = new ApiServer({
@@ -179,6 +202,7 @@ export async function startStandalone(config: ServerConfig, opts: StandaloneOpti
     ready: () => ready,
   });
   await registry.recover();
+  await frontend.recover();
   const url = await api.listen(config.port, config.host);
   ready = true;
   let closing: Promise<void> | undefined;

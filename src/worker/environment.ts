@@ -122,6 +122,20 @@ export class ExecutionEnvironment {
     });
   }
 
+  /**
+   * Provisioned concurrency: resolves once the runtime has initialized (waits on /next), so that
+   * no invocation waits for the init or reports an Init Duration; rejects if init fails.
+   */
+  async initialize(): Promise<void> {
+    const readiness = await this.waitReady(this.opts.initTimeoutMs);
+    if (readiness === "ready") {
+      this.initReported = true;
+      return;
+    }
+    if (readiness === "init-error") throw new Error(`the function's init failed: ${this.initError?.payload.toString("utf8").slice(0, 512) ?? ""}`);
+    throw new Error(readiness === "dead" ? "the runtime exited during init" : `the runtime did not initialize within ${this.opts.initTimeoutMs} ms`);
+  }
+
   private flushOutput(into: Array<{ timestamp: number; message: string }>): void {
     if (this.partialLine) {
       this.output.push({ timestamp: this.opts.clock.now(), message: this.partialLine });

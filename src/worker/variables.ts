@@ -15,8 +15,8 @@ export interface VariablesInput {
   logGroup: string;
   logStream: string;
   user: Record<string, string>;
-  /** AWS_LAMBDA_INITIALIZATION_TYPE: "snap-start" for SnapStart snapshots and restores (default "on-demand"). */
-  initializationType?: "on-demand" | "snap-start";
+  /** AWS_LAMBDA_INITIALIZATION_TYPE (default "on-demand"; "snap-start" for SnapStart snapshots and restores). */
+  initializationType?: "on-demand" | "provisioned-concurrency" | "snap-start";
 }
 
 const PATH = "/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin";

@@ -37,6 +37,8 @@ export interface EnvironmentSpec {
   environment: Record<string, string>;
   logGroup: string;
   region: string;
+  /** "provisioned-concurrency": initialize before the environment is handed out (default "on-demand"). */
+  initializationType?: "on-demand" | "provisioned-concurrency";
 }
 
 export interface WorkerOptions {
@@ -182,6 +184,7 @@ export class Worker {
       logGroup: spec.logGroup,
       logStream: stream,
       user: spec.environment,
+      ...(spec.initializationType ? { initializationType: spec.initializationType } : {}),
     });
     return { stream, env };
   }
@@ -226,6 +229,7 @@ export class Worker {
     try {
       const placed = await pooled.sandbox!.specialize({ codeDir: spec.codeDir, layerDirs: spec.layerDirs, env: functionEnv });
       await pooled.endpoint.specialize(placed.env);
+      if (spec.initializationType === "provisioned-concurrency") await env.initialize();
     } catch (e) {
       await this.destroyEnvironment(id);
       throw e;
@@ -261,6 +265,7 @@ export class Worker {
         },
         this.sandboxEvents(id, env),
       );
+      if (spec.initializationType === "provisioned-concurrency") await env.initialize();
     } catch (e) {
       await this.destroyEnvironment(id);
       throw e;

@@ -29,26 +29,40 @@ const refOf = (ctx: RequestContext) => {
   return { ref, qualifier };
 };
 
+/** An alias-qualified read shows the alias in FunctionArn; version reads show the version. */
+const arnQualifier = (qualifier: string | undefined): { arnQualifier?: string } =>
+  qualifier !== undefined && qualifier !== "$LATEST" ? { arnQualifier: qualifier } : {};
+
 export function functionRoutes(d: FunctionRoutesDeps): Record<string, Handler> {
-  const config = (rec: Parameters<typeof toFunctionConfiguration>[0]) => toFunctionConfiguration(rec, d.region);
+  const config = (rec: Parameters<typeof toFunctionConfiguration>[0], qualifier?: string) => toFunctionConfiguration(rec, d.region, arnQualifier(qualifier));
+  /** Publish: true on create or code update: a version once the new $LATEST is Active. */
+  const published = async (accountId: string, name: string) => {
+    await d.registry.settled();
+    return config(await d.registry.versions.publish(accountId, { name }, {}));
+  };
   return {
     createFunction: async (ctx) => {
       const input = validateCreateFunction(jsonBody(ctx));
-      return { status: 201, json: config(await d.registry.create(ctx.account.accountId, input)) };
+      const rec = await d.registry.create(ctx.account.accountId, input);
+      return { status: 201, json: input.publish ? await published(ctx.account.accountId, rec.name) : config(rec) };
     },
     getFunction: async (ctx) => {
       const { ref, qualifier } = refOf(ctx);
       const rec = await d.registry.get(ctx.account.accountId, ref, qualifier);
       const out: Record<string, unknown> = {
-        Configuration: config(rec),
+        Configuration: config(rec, qualifier),
         Code: { RepositoryType: "S3", Location: d.codeLocation(ctx.account.accountId, rec.codeSha256) },
       };
-      if (Object.keys(rec.tags).length > 0) out.Tags = rec.tags;
+      // Tags and reserved concurrency belong to the function, whichever version is read.
+      const tags = rec.version === "$LATEST" ? rec.tags : (await d.registry.get(ctx.account.accountId, ref)).tags;
+      if (Object.keys(tags).length > 0) out.Tags = tags;
+      const reserved = await d.registry.concurrency.reserved(ctx.account.accountId, ref);
+      if (reserved !== undefined) out.Concurrency = { ReservedConcurrentExecutions: reserved };
       return { status: 200, json: out };
     },
     getConfiguration: async (ctx) => {
       const { ref, qualifier } = refOf(ctx);
-      return { status: 200, json: config(await d.registry.get(ctx.account.accountId, ref, qualifier)) };
+      return { status: 200, json: config(await d.registry.get(ctx.account.accountId, ref, qualifier), qualifier) };
     },
     listFunctions: async (ctx) => {
       const raw = ctx.query.get("MaxItems");
@@ -67,7 +81,9 @@ export function functionRoutes(d: FunctionRoutesDeps): Record<string, Handler> {
     },
     updateCode: async (ctx) => {
       const { ref } = refOf(ctx);
-      return { status: 200, json: config(await d.registry.updateCode(ctx.account.accountId, ref, validateUpdateCode(jsonBody(ctx)))) };
+      const input = validateUpdateCode(jsonBody(ctx));
+      const rec = await d.registry.updateCode(ctx.account.accountId, ref, input);
+      return { status: 200, json: input.publish && !input.dryRun ? await published(ctx.account.accountId, rec.name) : config(rec) };
     },
     updateConfiguration: async (ctx) => {
       const { ref } = refOf(ctx);
@@ -88,7 +104,7 @@ export function functionRoutes(d: FunctionRoutesDeps): Record<string, Handler> {
             CodeSizeUnzipped: UNZIPPED_MAX_BYTES,
             CodeSizeZipped: ZIPPED_MAX_BYTES,
             ConcurrentExecutions: d.accountConcurrency,
-            UnreservedConcurrentExecutions: d.accountConcurrency,
+            UnreservedConcurrentExecutions: await d.registry.concurrency.unreserved(ctx.account.accountId),
           },
           AccountUsage: { TotalCodeSize: usage.totalCodeSize, FunctionCount: usage.functionCount },
         },

@@ -1,0 +1,111 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { ManualClock, createLogger } from "../base/index.js";
+import { AssignmentService, ScalingThrottledError, type WorkerFleet } from "./service.js";
+
+interface FakeSpec {
+  tag: string;
+}
+
+/** One worker with room for everything; environment creation resolves when the test says so. */
+function fakeFleet() {
+  const created: Array<{ id: string; spec: FakeSpec; done: (ok: boolean) => void }> = [];
+  const destroyed: string[] = [];
+  const fleet: WorkerFleet<FakeSpec> = {
+    loads: () => [{ id: "w", state: "active", freeMemoryMB: 1_000_000, sandboxesOf: () => 0 }],
+    createEnvironment: (_w, id, spec) =>
+      new Promise<void>((resolve, reject) => created.push({ id, spec, done: (ok) => (ok ? resolve() : reject(new Error("init failed"))) })),
+    destroyEnvironment: async (_w, id) => {
+      destroyed.push(id);
+    },
+  };
+  return { fleet, created, destroyed };
+}
+
+const tick = () => new Promise((r) => setImmediate(r));
+
+test("a cold start waits for the scaling rate; warm environments never ask it", async () => {
+  const { fleet, created } = fakeFleet();
+  const clock = new ManualClock();
+  const s = new AssignmentService<FakeSpec>({ fleet, clock, keepAliveMs: 60_000, log: createLogger("t", "error") });
+  await assert.rejects(s.acquire("k", 128, () => ({ tag: "x" }), () => false), ScalingThrottledError);
+  assert.equal(created.length, 0, "no environment was created");
+  const lease = s.acquire("k", 128, () => ({ tag: "x" }), () => true);
+  await tick();
+  created[0]!.done(true);
+  s.release(await lease, true);
+  let asked = false;
+  const warm = await s.acquire("k", 128, () => ({ tag: "x" }), () => ((asked = true), false));
+  assert.equal(warm.cold, false);
+  assert.equal(asked, false, "a warm environment does not use the scaling rate");
+});
+
+test("provisioned environments: created and counted when initialized, used first, never reaped, replaced when they break, demoted when unset", async () => {
+  const { fleet, created, destroyed } = fakeFleet();
+  const clock = new ManualClock();
+  const s = new AssignmentService<FakeSpec>({ fleet, clock, keepAliveMs: 1000, log: createLogger("t", "error") });
+
+  // An on-demand environment exists first, idle.
+  const od = s.acquire("k", 128, () => ({ tag: "on-demand" }));
+  await tick();
+  created[0]!.done(true);
+  const odLease = await od;
+  s.release(odLease, true);
+
+  s.setProvisioned("k", { count: 2, memoryMB: 128, spec: () => ({ tag: "provisioned" }) });
+  assert.equal(created.length, 3);
+  assert.deepEqual(s.provisionedStatus("k"), { target: 2, allocated: 0, status: "IN_PROGRESS" });
+  created[1]!.done(true);
+  await tick();
+  await tick();
+  assert.deepEqual(s.provisionedStatus("k"), { target: 2, allocated: 1, status: "IN_PROGRESS" });
+  created[2]!.done(false);
+  await tick();
+  await tick();
+  assert.equal(s.provisionedStatus("k").status, "FAILED");
+  assert.match(s.provisionedStatus("k").reason ?? "", /init failed/);
+
+  s.setProvisioned("k", { count: 2, memoryMB: 128, spec: () => ({ tag: "provisioned" }) });
+  assert.equal(created.length, 4, "setting the target again retries the missing one");
+  created[3]!.done(true);
+  await tick();
+  await tick();
+  assert.deepEqual(s.provisionedStatus("k"), { target: 2, allocated: 2, status: "READY" });
+
+  const first = await s.acquire("k", 128, () => ({ tag: "cold" }));
+  const second = await s.acquire("k", 128, () => ({ tag: "cold" }));
+  const third = await s.acquire("k", 128, () => ({ tag: "cold" }));
+  assert.ok(s.table.get(first.environmentId)?.provisioned && s.table.get(second.environmentId)?.provisioned, "provisioned ones first");
+  assert.equal(third.environmentId, odLease.environmentId, "then the on-demand one");
+  s.release(third, true);
+  s.release(second, true);
+
+  clock.advance(5000);
+  assert.equal(await s.reap(), 1, "only the on-demand environment is reaped");
+  assert.deepEqual(destroyed, [odLease.environmentId]);
+
+  s.release(first, false);
+  assert.equal(created.length, 5, "a broken provisioned environment is replaced at once");
+  created[4]!.done(true);
+  await tick();
+  await tick();
+  assert.equal(s.provisionedStatus("k").allocated, 2);
+
+  s.setProvisioned("k", undefined);
+  assert.equal(s.table.provisionedOf("k").idle.length, 0, "unset: the environments become on-demand ones");
+  clock.advance(5000);
+  assert.equal(await s.reap(), 2, "and the keep-alive reaps them");
+});
+
+test("lowering the target destroys idle provisioned environments", async () => {
+  const { fleet, created, destroyed } = fakeFleet();
+  const s = new AssignmentService<FakeSpec>({ fleet, clock: new ManualClock(), keepAliveMs: 1000, log: createLogger("t", "error") });
+  s.setProvisioned("k", { count: 3, memoryMB: 128, spec: () => ({ tag: "p" }) });
+  for (const c of created) c.done(true);
+  await tick();
+  await tick();
+  assert.equal(s.provisionedStatus("k").allocated, 3);
+  s.setProvisioned("k", { count: 1, memoryMB: 128, spec: () => ({ tag: "p" }) });
+  assert.equal(destroyed.length, 2);
+  assert.deepEqual(s.provisionedStatus("k"), { target: 1, allocated: 1, status: "READY" });
+});
