@@ -9,7 +9,7 @@ import { RevisionMismatchError, type MetadataStore, type Versioned } from "../st
 import { functionArn, type FunctionRef } from "./names.js";
 import * as L from "./limits.js";
 import { combinedSizeError } from "./layers.js";
-import type { FunctionLayer, FunctionRecord, ResolutionPlan, ResolvedFunction } from "./types.js";
+import type { FunctionLayer, FunctionRecord, ResolutionPlan, ResolvedFunction, SnapshotCreator } from "./types.js";
 import type { CreateFunctionInput, ConfigurationInput, UpdateCodeInput } from "./validation.js";
 import { FunctionVersions, isVersionNumber } from "./versions.js";
 import { FunctionAliases } from "./aliases.js";
@@ -45,6 +45,8 @@ export interface FunctionRegistryDeps {
   accountConcurrency?: number;
   /** Resolves `Layers` to pinned packages (the LayerRegistry); without it, functions take no layers. */
   layers?: { resolveForFunction(accountId: string, arns: string[]): Promise<FunctionLayer[]> };
+  /** Makes SnapStart snapshots of published versions; without it, their SnapStart is Off ("Unavailable"). */
+  snapshots?: SnapshotCreator;
 }
 
 const key = (accountId: string, name: string): string => `${accountId}/${name}`;
@@ -144,6 +146,7 @@ export class FunctionRegistry {
       tags: input.tags,
       layers,
       codeUnzippedSize: code.unzippedBytes,
+      ...(input.snapStart === "PublishedVersions" ? { snapStart: "PublishedVersions" as const } : {}),
     };
     try {
       await this.deps.metadata.put(FUNCTIONS, key(accountId, input.name), rec, 0);
@@ -191,6 +194,15 @@ export class FunctionRegistry {
     }
   }
 
+  /** Runs `job` off the request path (a version's snapshot); settled() waits for it too. */
+  background(what: string, job: () => Promise<void>): void {
+    const p = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(job)
+      .catch((e: unknown) => this.deps.log.error(`${what} failed`, { error: String(e) }))
+      .finally(() => this.activations.delete(p));
+    this.activations.add(p);
+  }
+
   /** Resolves when every scheduled state transition has happened (tests, shutdown). */
   async settled(): Promise<void> {
     while (this.activations.size > 0) await Promise.all([...this.activations]);
@@ -210,7 +222,7 @@ export class FunctionRegistry {
       }
       after = page.next;
     } while (after !== undefined);
-    return n;
+    return n + (await this.versions.recover());
   }
 
   private async mutate(
@@ -284,6 +296,8 @@ export class FunctionRegistry {
       if (input.logFormat !== undefined) next.logFormat = input.logFormat;
       if (input.logGroup !== undefined) next.logGroup = input.logGroup;
       if (layers !== undefined) next.layers = layers;
+      if (input.snapStart === "PublishedVersions") next.snapStart = "PublishedVersions";
+      else if (input.snapStart === "None") delete next.snapStart;
       return next;
     });
   }
@@ -294,6 +308,7 @@ export class FunctionRegistry {
     if (qualifier !== undefined) return this.versions.delete(accountId, ref, qualifier);
     await this.load(accountId, ref, qualifier);
     const prefix = `${key(accountId, ref.name)}/`;
+    const snapshots = await this.versions.snapshotIds(accountId, ref.name);
     await this.deps.metadata.batch([
       { op: "delete", collection: FUNCTIONS, key: key(accountId, ref.name) },
       { op: "delete", collection: VERSIONS, key: prefix, prefix: true },
@@ -302,6 +317,7 @@ export class FunctionRegistry {
       { op: "delete", collection: META, key: key(accountId, ref.name) },
     ]);
     this.emit({ kind: "deleted", accountId, name: ref.name });
+    await Promise.all(snapshots.map((id) => this.versions.removeSnapshot(id)));
   }
 
   async list(accountId: string, marker: string | undefined, maxItems: number): Promise<{ functions: FunctionRecord[]; nextMarker?: string }> {

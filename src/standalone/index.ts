@@ -17,6 +17,7 @@ import { DEFAULT_SANDBOX_UID, createProcessDriver, probeBubblewrap } from "../sa
 import { FrontendInvokeService } from "../frontend/index.js";
 import { ApiServer } from "../api/index.js";
 import { serverSecret, writeCredentialFiles } from "./credentials.js";
+import { snapshotService } from "./snapshots.js";
 
 /** The host uid sandboxes run as (the process driver's default: Lambda's sbx_user1051 is uid 993). */
 const SANDBOX_UID = DEFAULT_SANDBOX_UID;
@@ -102,6 +103,17 @@ export async function startStandalone(config: ServerConfig, opts: StandaloneOpti
   }
 
   const layers = new LayerRegistry({ metadata: stores.metadata, code, clock, region: config.region });
+  const driver = createProcessDriver({ isolation: config.isolation, runtimesDir, logger: createLogger("sandbox") });
+  const snapshots = snapshotService({
+    dataDir: config.dataDir,
+    runtimesDir,
+    driver,
+    region: config.region,
+    now: () => clock.now(),
+    codeDir: (sha) => code.ensureUnpacked(sha),
+    layersDir: async (shas) => (shas.length === 0 ? undefined : mergedLayers.merge(await Promise.all(shas.map((sha) => code.ensureUnpacked(sha))))),
+    sandboxUid: SANDBOX_UID,
+  });
   const registry = new FunctionRegistry({
     metadata: stores.metadata,
     code,
@@ -110,6 +122,7 @@ export async function startStandalone(config: ServerConfig, opts: StandaloneOpti
     log: createLogger("control"),
     layers,
     accountConcurrency: config.accountConcurrency,
+    snapshots: snapshots.creator,
   });
   const functionUrls = new FunctionUrlRegistry({
     metadata: stores.metadata,
@@ -129,7 +142,6 @@ export async function startStandalone(config: ServerConfig, opts: StandaloneOpti
         .catch(failed);
     }
   });
-  const driver = createProcessDriver({ isolation: config.isolation, runtimesDir, logger: createLogger("sandbox") });
   let assignment: AssignmentService<EnvironmentSpec> | undefined;
   const worker = new Worker({
     id: "local",
@@ -181,6 +193,7 @@ export async function startStandalone(config: ServerConfig, opts: StandaloneOpti
     assignment,
     workers: { invoke: (_w, id, inv) => worker.invoke(id, inv) },
     codeDir: (sha) => code.dirFor(sha),
+    snapshotBlob: (id) => snapshots.service.blobPath(id),
     region: config.region,
     clock,
     log: createLogger("frontend"),

@@ -38,6 +38,8 @@ export interface EnvironmentOptions {
   clock: Clock;
   /** Maximum time a runtime may take to initialize (Lambda: 10 s for on-demand functions). */
   initTimeoutMs: number;
+  /** SnapStart: the runtime restores from a snapshot; REPORT says Restore Duration. */
+  restored?: boolean;
   writeLog(lines: Array<{ timestamp: number; message: string }>): void;
 }
 
@@ -171,7 +173,7 @@ export class ExecutionEnvironment {
     if (outcome.notice) stamp(outcome.notice);
     stamp(endLine(inv.requestId));
     const maxMemoryUsedMB = await this.maxMemoryUsedMB();
-    const figures = { durationMs, memoryMB: this.opts.memoryMB, maxMemoryUsedMB, ...(initDurationMs !== undefined ? { initDurationMs } : {}) };
+    const figures = { durationMs, memoryMB: this.opts.memoryMB, maxMemoryUsedMB, ...(initDurationMs !== undefined ? { initDurationMs, restored: this.opts.restored === true } : {}) };
     stamp(reportLine(inv.requestId, figures));
     this.opts.writeLog(lines);
     const result: InvocationOutcome = { payload: outcome.payload, logTail: logTail(lines.map((l) => l.message)), healthy: outcome.healthy, durationMs };

@@ -37,6 +37,8 @@ export interface EnvironmentSpec {
   environment: Record<string, string>;
   logGroup: string;
   region: string;
+  /** SnapStart: host path of the version's snapshot; cold starts restore from it instead of running init. */
+  snapshotBlob?: string;
   /** "provisioned-concurrency": initialize before the environment is handed out (default "on-demand"). */
   initializationType?: "on-demand" | "provisioned-concurrency";
 }
@@ -160,7 +162,7 @@ export class Worker {
   }
 
   async createEnvironment(id: string, configKey: string, spec: EnvironmentSpec): Promise<void> {
-    const decision = poolDecision({ runtime: spec.runtime, userEnv: spec.environment, snapshot: false });
+    const decision = poolDecision({ runtime: spec.runtime, userEnv: spec.environment, snapshot: spec.snapshotBlob !== undefined });
     const pooled = decision.pooled ? this.pool?.take(decision.runtime, spec.memoryMB) : undefined;
     if (pooled) {
       try {
@@ -184,7 +186,7 @@ export class Worker {
       logGroup: spec.logGroup,
       logStream: stream,
       user: spec.environment,
-      ...(spec.initializationType ? { initializationType: spec.initializationType } : {}),
+      ...(spec.snapshotBlob !== undefined ? { initializationType: "snap-start" as const } : spec.initializationType ? { initializationType: spec.initializationType } : {}),
     });
     return { stream, env };
   }
@@ -215,6 +217,7 @@ export class Worker {
       memoryMB: spec.memoryMB,
       clock: this.opts.clock,
       initTimeoutMs: this.opts.initTimeoutMs ?? 10_000,
+      restored: spec.snapshotBlob !== undefined,
       writeLog: (lines: Array<{ timestamp: number; message: string }>) => this.opts.logs.append(spec.accountId, spec.logGroup, stream, lines),
     };
   }
@@ -262,6 +265,7 @@ export class Worker {
           memoryMB: spec.memoryMB,
           runtimeApiSocket: env.endpoint.socketPath,
           env: functionEnv,
+          ...(spec.snapshotBlob !== undefined ? { startup: { kind: "snapshot-restore" as const, blob: spec.snapshotBlob } } : {}),
         },
         this.sandboxEvents(id, env),
       );
