@@ -26,11 +26,12 @@ export interface CodePackages {
 }
 
 /**
- * What changed, for the invoke path's caches and environments: $LATEST ("updated"), a whole
- * function or one version ("deleted", with `version`), an alias, or concurrency settings.
+ * What changed, for the invoke path's caches and environments: $LATEST ("updated"), the whole
+ * function ("deleted"), one published version ("version-deleted"), an alias, or concurrency settings.
  */
 export type FunctionChange =
-  | { kind: "updated" | "deleted"; accountId: string; name: string; version?: string }
+  | { kind: "updated" | "deleted"; accountId: string; name: string }
+  | { kind: "version-deleted"; accountId: string; name: string; version: string }
   | { kind: "alias"; accountId: string; name: string; alias: string }
   | { kind: "concurrency"; accountId: string; name: string; reserved?: number; provisioned: number }
   | { kind: "provisioned"; accountId: string; name: string };

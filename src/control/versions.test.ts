@@ -42,7 +42,7 @@ test("the worked example: publish, nothing changed, update, delete, numbers neve
 
     await r.delete(A, { name: "f" }, "2");
     await rejects(r.get(A, { name: "f" }, "2"), "ResourceNotFoundException", "Function not found: arn:aws:lambda:us-east-1:000000000000:function:f:2");
-    assert.ok(t.changes.some((c) => c.kind === "deleted" && c.version === "2"));
+    assert.ok(t.changes.some((c) => c.kind === "version-deleted" && c.version === "2"));
     await r.updateConfiguration(A, { name: "f" }, { memorySize: 256 });
     await r.settled();
     assert.equal((await r.versions.publish(A, { name: "f" }, {})).version, "3");

@@ -224,6 +224,29 @@ export class FunctionVersions {
     return out;
   }
 
+  /** ListFunctions with FunctionVersion=ALL: every function's $LATEST and versions, in name order. */
+  async listAll(accountId: string, marker: string | undefined, maxItems: number): Promise<{ versions: FunctionRecord[]; nextMarker?: string }> {
+    const all: FunctionRecord[] = [];
+    const versions = await this.all(`${accountId}/`);
+    let fnMarker: string | undefined;
+    do {
+      const page = await this.registry.list(accountId, fnMarker, 500);
+      for (const fn of page.functions) all.push(fn, ...versions.filter((v) => v.name === fn.name));
+      fnMarker = page.nextMarker;
+    } while (fnMarker !== undefined);
+    const id = (v: FunctionRecord) => `${v.name}:${v.version}`;
+    let start = 0;
+    if (marker) {
+      const after = Buffer.from(marker, "base64url").toString();
+      start = all.findIndex((v) => id(v) === after) + 1;
+      if (start === 0) throw invalidParameter("Invalid marker: call ListFunctions without a Marker to start again.");
+    }
+    const page = all.slice(start, start + maxItems);
+    const out: { versions: FunctionRecord[]; nextMarker?: string } = { versions: page };
+    if (start + maxItems < all.length && page.length > 0) out.nextMarker = Buffer.from(id(page[page.length - 1]!)).toString("base64url");
+    return out;
+  }
+
   /**
    * Deletes one version. Refused (409) while an alias points to it, as its primary or additional
    * version; its provisioned concurrency configuration goes with it.
@@ -255,7 +278,7 @@ export class FunctionVersions {
         throw e;
       }
       if (hadProvisioned) await this.registry.concurrency.announce(accountId, ref.name);
-      this.registry.emit({ kind: "deleted", accountId, name: ref.name, version: qualifier });
+      this.registry.emit({ kind: "version-deleted", accountId, name: ref.name, version: qualifier });
       if (doomed.snapStartStatus?.snapshotId) await this.removeSnapshot(doomed.snapStartStatus.snapshotId);
       return;
     }

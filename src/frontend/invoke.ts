@@ -103,7 +103,7 @@ export class FrontendInvokeService {
     for (const k of this.cache.keys()) if (k.startsWith(prefix)) this.cache.delete(k);
     if (c.kind === "concurrency") {
       this.opts.ledger.setAllocation(c.accountId, `${c.accountId}/${c.name}`, { provisioned: c.provisioned, ...(c.reserved !== undefined ? { reserved: c.reserved } : {}) });
-    } else if (c.kind === "deleted" && c.version !== undefined) {
+    } else if (c.kind === "version-deleted") {
       this.opts.assignment.drain((k) => k.startsWith(`${prefix}${c.version}/`));
     } else if (c.kind === "deleted") {
       this.opts.ledger.setAllocation(c.accountId, `${c.accountId}/${c.name}`, undefined);

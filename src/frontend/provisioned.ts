@@ -44,7 +44,7 @@ export class ProvisionedConcurrencyKeeper {
 
   constructor(private readonly d: KeeperDeps) {
     d.registry.onChange((c) => {
-      if (c.kind === "provisioned" || c.kind === "alias" || c.kind === "deleted") void this.refresh(c.accountId, c.name);
+      if (c.kind === "provisioned" || c.kind === "alias" || c.kind === "deleted" || c.kind === "version-deleted") void this.refresh(c.accountId, c.name);
     });
   }
 

@@ -133,7 +133,7 @@ export async function startStandalone(config: ServerConfig, opts: StandaloneOpti
   });
   registry.onChange((c) => {
     const failed = (e: unknown) => log.error("removing function URLs failed", { function: c.name, error: String(e) });
-    if (c.kind === "deleted" && c.version === undefined) void functionUrls.removeFunction(c.accountId, c.name).catch(failed);
+    if (c.kind === "deleted") void functionUrls.removeFunction(c.accountId, c.name).catch(failed);
     // An alias's URL goes with the alias.
     if (c.kind === "alias") {
       void registry.aliases

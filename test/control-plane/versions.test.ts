@@ -15,6 +15,7 @@ import {
   GetFunctionCommand,
   GetFunctionConfigurationCommand,
   InvokeCommand,
+  ListFunctionsCommand,
   ListVersionsByFunctionCommand,
   PublishVersionCommand,
   UpdateFunctionCodeCommand,
@@ -231,6 +232,25 @@ describe("versions through the AWS SDK", { timeout: 120_000 }, () => {
     assert.equal(code.FunctionArn, arnOf("pub", "2"));
     assert.equal((await invoke(c, { FunctionName: "pub:1" })).body.code, "v1");
     assert.equal((await invoke(c, { FunctionName: "pub:2" })).body.code, "v2");
+  });
+
+  test("ListFunctions with FunctionVersion=ALL lists every version with qualified ARNs, in pages", async () => {
+    const plain = await c.send(new ListFunctionsCommand({}));
+    assert.deepEqual(plain.Functions?.map((f) => f.FunctionArn), [arnOf("pub"), arnOf("ver")], "without it, one entry per function");
+    const want = [arnOf("pub", "$LATEST"), arnOf("pub", "1"), arnOf("pub", "2"), arnOf("ver", "$LATEST"), arnOf("ver", "1"), arnOf("ver", "4")];
+    assert.deepEqual((await c.send(new ListFunctionsCommand({ FunctionVersion: "ALL" }))).Functions?.map((f) => f.FunctionArn), want);
+    const seen: string[] = [];
+    let Marker: string | undefined;
+    do {
+      const page = await c.send(new ListFunctionsCommand({ FunctionVersion: "ALL", MaxItems: 4, ...(Marker ? { Marker } : {}) }));
+      seen.push(...(page.Functions ?? []).map((f) => f.FunctionArn ?? ""));
+      Marker = page.NextMarker;
+    } while (Marker);
+    assert.deepEqual(seen, want);
+    const bad = await signedFetch(t.url, { method: "GET", path: "/2015-03-31/functions/?FunctionVersion=SOME" });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.errorType, "ValidationException");
+    assert.equal(bad.message, "1 validation error detected: Value 'SOME' at 'functionVersion' failed to satisfy constraint: Member must satisfy enum value set: [ALL]");
   });
 
   test("GetAccountSettings counts every version's code", async () => {

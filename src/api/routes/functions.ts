@@ -40,6 +40,16 @@ export function functionRoutes(d: FunctionRoutesDeps): Record<string, Handler> {
     await d.registry.settled();
     return config(await d.registry.versions.publish(accountId, { name }, {}));
   };
+  /** ListFunctions with FunctionVersion=ALL: every version of every function, with qualified ARNs. */
+  const listAllVersions = async (ctx: RequestContext, functionVersion: string, max: number) => {
+    if (functionVersion !== "ALL") {
+      throw new KilnError("ValidationException", `1 validation error detected: Value '${functionVersion}' at 'functionVersion' failed to satisfy constraint: Member must satisfy enum value set: [ALL]`);
+    }
+    const page = await d.registry.versions.listAll(ctx.account.accountId, ctx.query.get("Marker") ?? undefined, max);
+    const out: Record<string, unknown> = { Functions: page.versions.map((v) => toFunctionConfiguration(v, d.region, { forList: true, arnQualifier: v.version })) };
+    if (page.nextMarker) out.NextMarker = page.nextMarker;
+    return { status: 200, json: out };
+  };
   return {
     createFunction: async (ctx) => {
       const input = validateCreateFunction(jsonBody(ctx));
@@ -74,6 +84,8 @@ export function functionRoutes(d: FunctionRoutesDeps): Record<string, Handler> {
         }
         max = Math.min(n, LIST_MAX_ITEMS);
       }
+      const functionVersion = ctx.query.get("FunctionVersion");
+      if (functionVersion !== null) return listAllVersions(ctx, functionVersion, max);
       const page = await d.registry.list(ctx.account.accountId, ctx.query.get("Marker") ?? undefined, max);
       const out: Record<string, unknown> = { Functions: page.functions.map((f) => toFunctionConfiguration(f, d.region, { forList: true })) };
       if (page.nextMarker) out.NextMarker = page.nextMarker;
