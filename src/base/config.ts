@@ -17,6 +17,10 @@ export interface ServerConfig {
   keepAliveMs: number;
   /** Account concurrency limit (AWS default quota: 1,000). */
   accountConcurrency: number;
+  /** Pre-initialized sandboxes each pooled runtime keeps without demand (KILN_POOL_MIN). */
+  poolMin: number;
+  /** Most pre-initialized sandboxes per pooled runtime (KILN_POOL_MAX); 0 disables the pool. */
+  poolMax: number;
 }
 
 export const DEFAULT_PORT = 9900;
@@ -25,6 +29,8 @@ export const DEFAULT_DATA_DIR = "./.kiln";
 export const DEFAULT_REGION = "us-east-1";
 export const DEFAULT_KEEP_ALIVE_MS = 10 * 60_000;
 export const DEFAULT_ACCOUNT_CONCURRENCY = 1000;
+export const DEFAULT_POOL_MIN = 1;
+export const DEFAULT_POOL_MAX = 8;
 
 export class ConfigError extends Error {}
 
@@ -47,7 +53,10 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env, overrides
     keepAliveMs: overrides.keepAliveMs ?? intFrom("KILN_KEEP_ALIVE_MS", env.KILN_KEEP_ALIVE_MS, DEFAULT_KEEP_ALIVE_MS, 1000, 24 * 3600_000),
     accountConcurrency:
       overrides.accountConcurrency ?? intFrom("KILN_ACCOUNT_CONCURRENCY", env.KILN_ACCOUNT_CONCURRENCY, DEFAULT_ACCOUNT_CONCURRENCY, 1, 100_000),
+    poolMin: overrides.poolMin ?? intFrom("KILN_POOL_MIN", env.KILN_POOL_MIN, DEFAULT_POOL_MIN, 0, 64),
+    poolMax: overrides.poolMax ?? intFrom("KILN_POOL_MAX", env.KILN_POOL_MAX, DEFAULT_POOL_MAX, 0, 256),
   };
+  if (cfg.poolMin > cfg.poolMax && cfg.poolMax > 0) throw new ConfigError(`KILN_POOL_MIN (${cfg.poolMin}) cannot exceed KILN_POOL_MAX (${cfg.poolMax})`);
   const keyId = overrides.rootAccessKeyId ?? env.KILN_ROOT_ACCESS_KEY_ID;
   const secret = overrides.rootSecretAccessKey ?? env.KILN_ROOT_SECRET_ACCESS_KEY;
   if ((keyId && !secret) || (!keyId && secret)) throw new ConfigError("Set both KILN_ROOT_ACCESS_KEY_ID and KILN_ROOT_SECRET_ACCESS_KEY, or neither");

@@ -9,7 +9,7 @@ import { RevisionMismatchError, type MetadataStore, type Versioned } from "../st
 import { functionArn, type FunctionRef } from "./names.js";
 import * as L from "./limits.js";
 import { combinedSizeError } from "./layers.js";
-import type { FunctionLayer, FunctionRecord, ResolutionPlan, ResolvedFunction } from "./types.js";
+import type { FunctionLayer, FunctionRecord, ResolutionPlan, ResolvedFunction, SnapshotCreator } from "./types.js";
 import type { CreateFunctionInput, ConfigurationInput, UpdateCodeInput } from "./validation.js";
 import { FunctionVersions, isVersionNumber } from "./versions.js";
 import { FunctionAliases } from "./aliases.js";
@@ -46,6 +46,8 @@ export interface FunctionRegistryDeps {
   accountConcurrency?: number;
   /** Resolves `Layers` to pinned packages (the LayerRegistry); without it, functions take no layers. */
   layers?: { resolveForFunction(accountId: string, arns: string[]): Promise<FunctionLayer[]> };
+  /** Makes SnapStart snapshots of published versions; without it, their SnapStart is Off ("Unavailable"). */
+  snapshots?: SnapshotCreator;
 }
 
 const key = (accountId: string, name: string): string => `${accountId}/${name}`;
@@ -146,6 +148,7 @@ export class FunctionRegistry {
       ...(input.deadLetterTargetArn ? { deadLetterTargetArn: input.deadLetterTargetArn } : {}),
       layers,
       codeUnzippedSize: code.unzippedBytes,
+      ...(input.snapStart === "PublishedVersions" ? { snapStart: "PublishedVersions" as const } : {}),
     };
     try {
       await this.deps.metadata.put(FUNCTIONS, key(accountId, input.name), rec, 0);
@@ -193,6 +196,15 @@ export class FunctionRegistry {
     }
   }
 
+  /** Runs `job` off the request path (a version's snapshot); settled() waits for it too. */
+  background(what: string, job: () => Promise<void>): void {
+    const p = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(job)
+      .catch((e: unknown) => this.deps.log.error(`${what} failed`, { error: String(e) }))
+      .finally(() => this.activations.delete(p));
+    this.activations.add(p);
+  }
+
   /** Resolves when every scheduled state transition has happened (tests, shutdown). */
   async settled(): Promise<void> {
     while (this.activations.size > 0) await Promise.all([...this.activations]);
@@ -212,7 +224,7 @@ export class FunctionRegistry {
       }
       after = page.next;
     } while (after !== undefined);
-    return n;
+    return n + (await this.versions.recover());
   }
 
   private async mutate(
@@ -288,6 +300,8 @@ export class FunctionRegistry {
       if (input.deadLetterTargetArn === "") delete next.deadLetterTargetArn;
       else if (input.deadLetterTargetArn !== undefined) next.deadLetterTargetArn = input.deadLetterTargetArn;
       if (layers !== undefined) next.layers = layers;
+      if (input.snapStart === "PublishedVersions") next.snapStart = "PublishedVersions";
+      else if (input.snapStart === "None") delete next.snapStart;
       return next;
     });
   }
@@ -298,6 +312,7 @@ export class FunctionRegistry {
     if (qualifier !== undefined) return this.versions.delete(accountId, ref, qualifier);
     await this.load(accountId, ref, qualifier);
     const prefix = `${key(accountId, ref.name)}/`;
+    const snapshots = await this.versions.snapshotIds(accountId, ref.name);
     await this.deps.metadata.batch([
       { op: "delete", collection: FUNCTIONS, key: key(accountId, ref.name) },
       { op: "delete", collection: VERSIONS, key: prefix, prefix: true },
@@ -306,6 +321,7 @@ export class FunctionRegistry {
       { op: "delete", collection: META, key: key(accountId, ref.name) },
     ]);
     this.emit({ kind: "deleted", accountId, name: ref.name });
+    await Promise.all(snapshots.map((id) => this.versions.removeSnapshot(id)));
   }
 
   async list(accountId: string, marker: string | undefined, maxItems: number): Promise<{ functions: FunctionRecord[]; nextMarker?: string }> {

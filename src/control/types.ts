@@ -41,6 +41,29 @@ export interface FunctionRecord {
   layers?: FunctionLayer[];
   /** Unzipped bytes of the function's own package (the 250 MB limit counts it with its layers). */
   codeUnzippedSize?: number;
+  /** SnapStart's ApplyOn; absent means "None". Published versions copy it from $LATEST. */
+  snapStart?: "PublishedVersions";
+  /** Published versions with SnapStart: how their snapshot turned out (absent while it is being made). */
+  snapStartStatus?: SnapStartStatus;
+}
+
+/** A published version's SnapStart outcome. */
+export interface SnapStartStatus {
+  optimizationStatus: "On" | "Off";
+  /** On: the snapshot its cold starts restore. */
+  snapshotId?: string;
+  /** Off: why (a Kiln extension of the configuration, see wire.ts). */
+  reasonCode?: string;
+  reason?: string;
+}
+
+/**
+ * Makes SnapStart snapshots of published versions (the snapshot component, adapted by the wiring).
+ * create() never throws for the function's own failures: it answers Off with the reason.
+ */
+export interface SnapshotCreator {
+  create(version: FunctionRecord): Promise<SnapStartStatus>;
+  remove(snapshotId: string): Promise<void>;
 }
 
 /** A layer version as a function holds it: still usable after the layer version is deleted. */

@@ -28,6 +28,8 @@ export interface ConfigurationInput {
   deadLetterTargetArn?: string;
   /** Layer version ARNs, in order (shape-checked; the layer registry resolves them). */
   layers?: string[];
+  /** SnapStart.ApplyOn. */
+  snapStart?: "PublishedVersions" | "None";
   revisionId?: string;
 }
 
@@ -157,7 +159,14 @@ function validateConfiguration(body: Json): ConfigurationInput {
   if (body.DeadLetterConfig !== undefined && body.DeadLetterConfig !== null) out.deadLetterTargetArn = validateDeadLetterConfig(body.DeadLetterConfig);
   const layers = validateFunctionLayers(body.Layers);
   if (layers !== undefined) out.layers = layers;
-  for (const unsupported of ["VpcConfig", "KMSKeyArn", "FileSystemConfigs", "ImageConfig", "SnapStart"]) {
+  const snapStart = obj(body, "SnapStart");
+  if (snapStart !== undefined && snapStart.ApplyOn !== undefined && snapStart.ApplyOn !== null) {
+    if (snapStart.ApplyOn !== "PublishedVersions" && snapStart.ApplyOn !== "None") {
+      throw constraint(snapStart.ApplyOn, "snapStart.applyOn", "Member must satisfy enum value set: [PublishedVersions, None]");
+    }
+    out.snapStart = snapStart.ApplyOn;
+  }
+  for (const unsupported of ["VpcConfig", "KMSKeyArn", "FileSystemConfigs", "ImageConfig"]) {
     const v = body[unsupported];
     if (v === undefined || v === null || (Array.isArray(v) && v.length === 0)) continue;
     if (unsupported === "VpcConfig" && typeof v === "object" && !(v as Json).SubnetIds?.toString()) continue;

@@ -13,6 +13,12 @@
  * Worked example: publish -> "1"; publish again, nothing changed -> "1" again; UpdateFunctionCode;
  * publish -> "2"; delete "2"; UpdateFunctionConfiguration; publish -> "3" (never "2" again).
  *
+ * SnapStart (ApplyOn PublishedVersions on $LATEST): the new version is Pending while Kiln makes its
+ * snapshot off the request path (registry.background; settled() waits for it), then Active with
+ * OptimizationStatus On, or Off with the reason (also in its StateReason) when the function
+ * cannot be snapshotted: publishing never fails for it. A version deleted meanwhile takes its
+ * snapshot with it; a restart finishes Pending versions (recover()).
+ *
  * Known caveats: the fingerprint ignores tags (function-level, not versioned), so tagging never
  * makes a version publishable; a Description given to PublishVersion alone does not either (AWS
  * also returns the existing version then).
@@ -21,7 +27,7 @@ import { createHash } from "node:crypto";
 import { KilnError, conflict, invalidParameter, notFound, revisionId, type Clock } from "../base/index.js";
 import { RevisionMismatchError, type MetadataStore } from "../store/index.js";
 import type { FunctionRef } from "./names.js";
-import type { FunctionMeta, FunctionRecord } from "./types.js";
+import type { FunctionMeta, FunctionRecord, SnapStartStatus, SnapshotCreator } from "./types.js";
 import type { FunctionRegistry } from "./functions.js";
 import { FUNCTIONS, META, PROVISIONED, VERSIONS } from "./collections.js";
 
@@ -44,6 +50,7 @@ const VOLATILE = new Set([
   "lastUpdateStatusReasonCode",
   "tags",
   "sourceFingerprint",
+  "snapStartStatus",
 ]);
 
 function stableJson(v: unknown): string {
@@ -79,7 +86,10 @@ export const REVISION_MISMATCH =
 interface Deps {
   metadata: MetadataStore;
   clock: Clock;
+  snapshots?: SnapshotCreator;
 }
+
+export const SNAPSHOT_PENDING_REASON = "Kiln is initializing the function to take its SnapStart snapshot.";
 
 export class FunctionVersions {
   constructor(private readonly registry: FunctionRegistry, private readonly deps: Deps) {}
@@ -128,19 +138,73 @@ export class FunctionVersions {
         tags: {},
         sourceFingerprint: fingerprint,
       };
-      for (const k of ["stateReason", "stateReasonCode", "lastUpdateStatusReason", "lastUpdateStatusReasonCode"] as const) delete version[k];
+      for (const k of ["stateReason", "stateReasonCode", "lastUpdateStatusReason", "lastUpdateStatusReasonCode", "snapStartStatus"] as const) delete version[k];
+      const snapStart = rec.snapStart === "PublishedVersions";
+      if (snapStart) {
+        version.state = "Pending";
+        version.stateReason = SNAPSHOT_PENDING_REASON;
+        version.stateReasonCode = "Creating";
+      }
       try {
         await this.deps.metadata.batch([
           { op: "put", collection: FUNCTIONS, key: fnKey, value: rec, expectedRevision: latest.revision },
           { op: "put", collection: META, key: fnKey, value: { ...meta, lastVersion: n }, expectedRevision: metaDoc?.revision ?? 0 },
           { op: "put", collection: VERSIONS, key: versionKey(accountId, ref.name, n), value: version, expectedRevision: 0 },
         ]);
+        if (snapStart) this.registry.background("SnapStart snapshot", () => this.takeSnapshot(accountId, ref.name, String(n)));
         return version;
       } catch (e) {
         if (!(e instanceof RevisionMismatchError)) throw e;
       }
     }
     throw conflict(`The operation cannot be performed at this time. An update is in progress for resource: ${this.registry.arn(accountId, ref.name)}`);
+  }
+
+  /** Makes a Pending version's snapshot and records the outcome; the version becomes Active either way. */
+  private async takeSnapshot(accountId: string, name: string, version: string): Promise<void> {
+    const k = versionKey(accountId, name, version);
+    const before = await this.deps.metadata.get<FunctionRecord>(VERSIONS, k);
+    if (!before || before.value.state !== "Pending") return;
+    let status: SnapStartStatus;
+    try {
+      status = this.deps.snapshots
+        ? await this.deps.snapshots.create(before.value)
+        : { optimizationStatus: "Off", reasonCode: "Unavailable", reason: "this Kiln server makes no snapshots" };
+    } catch (e) {
+      status = { optimizationStatus: "Off", reasonCode: "BuildFailed", reason: `Kiln could not make the snapshot: ${(e as Error).message}` };
+    }
+    for (let attempt = 0; attempt < 8; attempt++) {
+      const cur = await this.deps.metadata.get<FunctionRecord>(VERSIONS, k);
+      if (!cur || cur.value.state !== "Pending") break;
+      const done: FunctionRecord = { ...cur.value, state: "Active", snapStartStatus: status };
+      delete done.stateReasonCode;
+      if (status.optimizationStatus === "Off") done.stateReason = `SnapStart is off for this version: ${status.reason ?? "no snapshot"}`;
+      else delete done.stateReason;
+      try {
+        await this.deps.metadata.put(VERSIONS, k, done, cur.revision);
+        return;
+      } catch (e) {
+        if (!(e instanceof RevisionMismatchError)) throw e;
+      }
+    }
+    // The version went away (deleted) while its snapshot was made: so does the snapshot.
+    if (status.snapshotId !== undefined) await this.removeSnapshot(status.snapshotId);
+  }
+
+  /** Resumes the snapshots of versions left Pending by a restart; returns how many. */
+  async recover(): Promise<number> {
+    const pending = (await this.all("")).filter((v) => v.state === "Pending" && v.snapStart === "PublishedVersions");
+    for (const v of pending) this.registry.background("SnapStart snapshot", () => this.takeSnapshot(v.accountId, v.name, v.version));
+    return pending.length;
+  }
+
+  /** The snapshots a function's versions hold (to remove with the function). */
+  async snapshotIds(accountId: string, name: string): Promise<string[]> {
+    return (await this.all(`${accountId}/${name}/`)).flatMap((v) => (v.snapStartStatus?.snapshotId ? [v.snapStartStatus.snapshotId] : []));
+  }
+
+  async removeSnapshot(snapshotId: string): Promise<void> {
+    await this.deps.snapshots?.remove(snapshotId).catch(() => undefined);
   }
 
   /** $LATEST then every published version in order, a page at a time (Marker = last version returned). */
@@ -196,7 +260,7 @@ export class FunctionVersions {
         }
         throw notFound(`Function not found: ${this.registry.arn(accountId, ref.name, qualifier)}`);
       }
-      await this.get(accountId, ref.name, qualifier);
+      const doomed = await this.get(accountId, ref.name, qualifier);
       const users = (await this.registry.aliases.all(accountId, ref.name))
         .filter((a) => a.functionVersion === qualifier || a.additionalVersion?.version === qualifier)
         .map((a) => a.name);
@@ -215,6 +279,7 @@ export class FunctionVersions {
       }
       if (hadProvisioned) await this.registry.concurrency.announce(accountId, ref.name);
       this.registry.emit({ kind: "version-deleted", accountId, name: ref.name, version: qualifier });
+      if (doomed.snapStartStatus?.snapshotId) await this.removeSnapshot(doomed.snapStartStatus.snapshotId);
       return;
     }
     throw conflict(`The operation cannot be performed at this time. An update is in progress for resource: ${this.registry.arn(accountId, ref.name)}`);

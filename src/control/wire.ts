@@ -6,6 +6,19 @@ import type { FunctionRecord } from "./types.js";
 export type FunctionConfiguration = Record<string, unknown>;
 
 /**
+ * SnapStart as Lambda shows it (ApplyOn, OptimizationStatus: On only for a published version that
+ * has a snapshot), plus Kiln's OptimizationStatusReason and OptimizationStatusReasonCode when a
+ * version asked for SnapStart and has none. Clients that know only Lambda's shape ignore the
+ * extension; the version's StateReason carries the same reason for them (versions.ts).
+ */
+function snapStartOf(rec: FunctionRecord): Record<string, string> {
+  const out: Record<string, string> = { ApplyOn: rec.snapStart ?? "None", OptimizationStatus: rec.snapStartStatus?.optimizationStatus ?? "Off" };
+  if (rec.snapStartStatus?.reason) out.OptimizationStatusReason = rec.snapStartStatus.reason;
+  if (rec.snapStartStatus?.reasonCode) out.OptimizationStatusReasonCode = rec.snapStartStatus.reasonCode;
+  return out;
+}
+
+/**
  * `arnQualifier` names the qualifier FunctionArn carries (an alias name when read through an alias,
  * "$LATEST" in version lists); by default a published version's number, and none for $LATEST.
  */
@@ -28,7 +41,7 @@ export function toFunctionConfiguration(rec: FunctionRecord, region: string, opt
     PackageType: rec.packageType,
     Architectures: rec.architectures,
     EphemeralStorage: { Size: rec.ephemeralStorageSize },
-    SnapStart: { ApplyOn: "None", OptimizationStatus: "Off" },
+    SnapStart: snapStartOf(rec),
     LoggingConfig: { LogFormat: rec.logFormat, LogGroup: rec.logGroup },
     RuntimeVersionConfig: { RuntimeVersionArn: `arn:aws:lambda:${region}::runtime:kiln-${rec.runtime}` },
   };

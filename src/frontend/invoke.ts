@@ -62,6 +62,8 @@ export interface FrontendOptions {
   assignment: AssignmentService<EnvironmentSpec>;
   workers: InvokeTarget;
   codeDir(codeSha256: string): string;
+  /** SnapStart: host path of a stored snapshot (absent: versions always run init). */
+  snapshotBlob?(snapshotId: string): string;
   region: string;
   clock: Clock;
   log: Logger;
@@ -139,6 +141,7 @@ export class FrontendInvokeService {
       logGroup: rec.logGroup,
       region: this.opts.region,
       ...(initializationType === "provisioned-concurrency" ? { initializationType } : {}),
+      ...(rec.snapStartStatus?.snapshotId !== undefined && this.opts.snapshotBlob ? { snapshotBlob: this.opts.snapshotBlob(rec.snapStartStatus.snapshotId) } : {}),
     };
   }
 

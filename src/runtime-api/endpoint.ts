@@ -6,6 +6,12 @@
  * State: the runtime is either waiting on /next (`parkedNext`) or working; at most one
  * invocation is outstanding (`current`). A call in the wrong state gets the Runtime API's own
  * errors (400 InvalidRequestID, 403 InvalidStateTransition).
+ *
+ * Kiln-private: a pre-initialized sandbox's runtime boots with no function and asks
+ * `GET /kiln/2025-01-01/specialization` (SPECIALIZATION_PATH), which blocks until the worker calls
+ * `specialize()`: the answer is the function's environment (JSON `{"env": {...}}`), the moment to
+ * load its handler. The path answers once, and only on endpoints created with `{ pooled: true }`;
+ * everywhere else, and for a second ask, it is 404 like any unknown path.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { rm } from "node:fs/promises";
@@ -32,6 +38,16 @@ export interface EndpointEvents {
   onNext(): void;
   /** The runtime reported an init failure (it exits afterwards). */
   onInitError(errorType: string, payload: Buffer): void;
+  /** A pre-initialized runtime is booted and waits for its function (pooled endpoints only). */
+  onAwaitingSpecialization?(): void;
+}
+
+/** The Kiln-private path a pre-initialized runtime waits on. */
+export const SPECIALIZATION_PATH = "/kiln/2025-01-01/specialization";
+
+export interface EndpointOptions {
+  /** Serve SPECIALIZATION_PATH (the endpoint of a pre-initialized sandbox). */
+  pooled?: boolean;
 }
 
 interface Current {
@@ -47,8 +63,11 @@ export class RuntimeApiEndpoint {
   private parkedNext: ServerResponse | undefined;
   private current: Current | undefined;
   private closed = false;
+  /** Pooled endpoints: "waiting" until the runtime asks, then answered once. */
+  private specialization: { state: "unasked" | "parked" | "answered"; res?: ServerResponse; body?: Buffer } | undefined;
 
-  constructor(readonly socketPath: string, private readonly events: EndpointEvents) {
+  constructor(readonly socketPath: string, private events: EndpointEvents, options: EndpointOptions = {}) {
+    if (options.pooled) this.specialization = { state: "unasked" };
     this.server = createServer({ requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 24 * 3600_000 }, (req, res) => this.route(req, res));
     this.server.keepAliveTimeout = 24 * 3600_000;
   }
@@ -61,6 +80,42 @@ export class RuntimeApiEndpoint {
         this.server.off("error", reject);
         resolve();
       });
+    });
+  }
+
+  /** Routes this endpoint's events elsewhere (a pooled sandbox's endpoint, once adopted by an environment). */
+  attach(events: EndpointEvents): void {
+    this.events = events;
+  }
+
+  /** True once a pooled runtime is parked on the specialization path. */
+  get awaitingSpecialization(): boolean {
+    return this.specialization?.state === "parked";
+  }
+
+  /**
+   * Answers the pooled runtime's specialization request with `env` (now, or as soon as it asks).
+   * Resolves once the answer is written; rejects when this endpoint is not pooled, was already
+   * specialized, or the runtime's request went away.
+   */
+  specialize(env: Record<string, string>): Promise<void> {
+    const s = this.specialization;
+    if (s === undefined || s.body !== undefined) return Promise.reject(new Error("this Runtime API endpoint cannot be specialized (again)"));
+    s.body = Buffer.from(JSON.stringify({ env }));
+    if (s.state === "parked" && s.res) return this.answerSpecialization(s.res);
+    return Promise.resolve();
+  }
+
+  private answerSpecialization(res: ServerResponse): Promise<void> {
+    const s = this.specialization!;
+    s.state = "answered";
+    s.res = undefined;
+    const body = s.body!;
+    return new Promise((resolve, reject) => {
+      if (res.destroyed) return reject(new Error("the runtime's specialization request went away"));
+      res.writeHead(200, { "Content-Type": "application/json", "Content-Length": body.length });
+      res.end(body, () => resolve());
+      res.once("close", () => (res.writableFinished ? resolve() : reject(new Error("the runtime's specialization request went away"))));
     });
   }
 
@@ -117,6 +172,7 @@ export class RuntimeApiEndpoint {
   private route(req: IncomingMessage, res: ServerResponse): void {
     const url = req.url ?? "";
     if (req.method === "GET" && url === PREFIX + "invocation/next") return this.next(req, res);
+    if (req.method === "GET" && url === SPECIALIZATION_PATH && this.specialization !== undefined && this.specialization.state !== "answered") return this.awaitSpecialization(req, res);
     if (req.method === "POST" && url === PREFIX + "init/error") return this.initError(req, res);
     if (req.method === "POST" && url.startsWith(PREFIX + "invocation/")) {
       const rest = url.slice((PREFIX + "invocation/").length);
@@ -127,6 +183,22 @@ export class RuntimeApiEndpoint {
     }
     req.resume();
     reply(res, 404, { errorType: "InvalidRequest", errorMessage: `Unknown Runtime API path: ${req.method} ${url}` });
+  }
+
+  private awaitSpecialization(req: IncomingMessage, res: ServerResponse): void {
+    req.resume();
+    const s = this.specialization!;
+    if (this.closed || s.state === "parked") return void res.destroy();
+    if (s.body !== undefined) return void this.answerSpecialization(res).catch(() => undefined);
+    s.state = "parked";
+    s.res = res;
+    res.on("close", () => {
+      if (s.res === res) {
+        s.res = undefined;
+        s.state = "unasked";
+      }
+    });
+    this.events.onAwaitingSpecialization?.();
   }
 
   private next(req: IncomingMessage, res: ServerResponse): void {

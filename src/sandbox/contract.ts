@@ -22,6 +22,63 @@ export interface SandboxSpec {
   memoryMB: number;
   /** Host path of the unix socket the worker serves this sandbox's Runtime API on. */
   runtimeApiSocket: string;
+  /** How the runtime process starts (default: its bootstrap). Snapshots exist for nodejs runtimes only. */
+  startup?: RuntimeStartup;
+  /** The memory cgroup's limit when it must differ from memoryMB (snapshot builds serialize the heap). */
+  memoryLimitMB?: number;
+}
+
+/**
+ * A runtime start other than the bootstrap (SnapStart, nodejs only):
+ * - `snapshot-restore`: start Node from a V8 startup snapshot (host file `blob`, bound read-only at
+ *   /var/snapshot/snapshot.blob); the snapshot's deserialize-main runs instead of init.
+ * - `snapshot-build`: run the builder script (host file `entry`, bound read-only at
+ *   /var/snapshot/entry.cjs) with `--build-snapshot`; the blob is written to /tmp/snapshot.blob,
+ *   i.e. `<tmpDir>/snapshot.blob` on the host. The runtime exits when the blob is written.
+ * Both pass Node the same heap cap as a plain start: V8 refuses a blob built under other flags.
+ */
+export type RuntimeStartup = { kind: "snapshot-restore"; blob: string } | { kind: "snapshot-build"; entry: string };
+
+/** Where the builder writes the blob, relative to the sandbox's tmp dir. */
+export const SNAPSHOT_BLOB_NAME = "snapshot.blob";
+
+/**
+ * A pre-initialized sandbox (a "zygote"): jailed, runtime booted, not yet any function's. Its
+ * /var/task and /opt are empty directories private to it; specialize() places one function's code
+ * and layers there (hard links, or copies across file systems) for good.
+ */
+export interface PooledSandboxSpec extends Omit<SandboxSpec, "codeDir" | "layerDirs" | "startup"> {
+  /** Empty host directory private to this sandbox, bound read-only at /var/task. */
+  taskDir: string;
+  /** Empty host directory private to this sandbox, bound read-only at /opt. */
+  optDir: string;
+}
+
+export interface Specialization {
+  /** The function's unpacked code (placed into the sandbox's task dir). */
+  codeDir: string;
+  /** The function's layers, later ones winning per top-level entry (placed into its opt dir). */
+  layerDirs: string[];
+  /** The function's environment, as a fresh spawn would get it in SandboxSpec.env. */
+  env: Record<string, string>;
+}
+
+export interface SpecializationResult {
+  /** The exact environment the waiting runtime must adopt (the driver's view of Specialization.env). */
+  env: Record<string, string>;
+  /** Files and symlinks placed. */
+  files: number;
+  /** How many of the files had to be copied instead of hard-linked. */
+  copied: number;
+}
+
+export interface PooledSandbox extends Sandbox {
+  /**
+   * Makes this sandbox the function's, once: places its code and layers, and from now on
+   * restartRuntime() starts the function's runtime directly (as a fresh spawn of it in this same
+   * sandbox would). Telling the waiting runtime to load the function is the caller's part.
+   */
+  specialize(s: Specialization): Promise<SpecializationResult>;
 }
 
 export interface SandboxExit {
@@ -65,4 +122,9 @@ export interface SandboxDriver {
   capabilities(): DriverCapabilities;
   /** Start the runtime inside a new sandbox. Resolves once the process is spawned (not when init is done). */
   create(spec: SandboxSpec, events: SandboxEvents): Promise<Sandbox>;
+  /**
+   * Start a runtime with no function inside a new sandbox (spec.env is the boot environment); it
+   * waits to be specialized. Absent on drivers that cannot pre-initialize.
+   */
+  createPooled?(spec: PooledSandboxSpec, events: SandboxEvents): Promise<PooledSandbox>;
 }

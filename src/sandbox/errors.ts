@@ -14,7 +14,9 @@ export type SandboxFailure =
   /** The memory cgroup could not be created, configured or removed. */
   | "cgroup"
   /** The driver was asked for something its configuration cannot do (e.g. a runtime without runtimesDir). */
-  | "misconfigured";
+  | "misconfigured"
+  /** specialize() on a pre-initialized sandbox that already belongs to a function. */
+  | "specialized";
 
 export class SandboxError extends KilnError {
   readonly reason: SandboxFailure;

@@ -9,8 +9,8 @@
  *
  * Must not import: worker, assignment, frontend, api, control, store.
  */
-export type { SandboxDriver, Sandbox, SandboxSpec, SandboxEvents, SandboxExit, SandboxStats, RuntimeName, DriverCapabilities } from "./contract.js";
-export { SUPPORTED_RUNTIMES, isSupportedRuntime, RUNTIME_API_ADDRESS } from "./contract.js";
+export type { SandboxDriver, Sandbox, SandboxSpec, SandboxEvents, SandboxExit, SandboxStats, RuntimeName, DriverCapabilities, PooledSandbox, PooledSandboxSpec, Specialization, SpecializationResult, RuntimeStartup } from "./contract.js";
+export { SUPPORTED_RUNTIMES, isSupportedRuntime, RUNTIME_API_ADDRESS, SNAPSHOT_BLOB_NAME } from "./contract.js";
 export { createProcessDriver, type ProcessDriverOptions, probeBubblewrap } from "./process/index.js";
 export { DEFAULT_SANDBOX_UID, DEFAULT_SANDBOX_GID, DEFAULT_MAX_PROCESSES, SANDBOX_USER_NAME, SOCKET_DIR_IN_SANDBOX, type BubblewrapProbe } from "./process/index.js";
 export { SandboxError, isSandboxError, type SandboxFailure } from "./errors.js";

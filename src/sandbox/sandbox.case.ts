@@ -18,6 +18,14 @@ export interface SandboxSuiteOptions {
 export type DriverFactory = (ctx: { runtimesDir: string }) => SandboxDriver;
 
 const NODE_RUNTIME = `import http from "node:http";
+import fs from "node:fs";
+if (process.env.POOL_PROBE) {
+  // A stand-in pooled runtime: waits until its code appears, reports what it sees, exits.
+  const task = process.env.LAMBDA_TASK_ROOT;
+  while (!fs.existsSync(task + "/ready")) await new Promise((r) => setTimeout(r, 5));
+  console.log("POOL=" + JSON.stringify({ env: process.env, task: fs.readdirSync(task).sort(), sub: fs.readdirSync(task + "/sub"), cwd: process.cwd(), opt: fs.existsSync("/opt") ? fs.readdirSync("/opt").sort() : null }));
+  process.exit(0);
+}
 const [host, port] = process.env.AWS_LAMBDA_RUNTIME_API.split(":");
 console.log("runtime " + JSON.stringify({ argv1: process.argv[1], execArgv: process.execArgv }));
 http.get({ host, port, path: "/2018-06-01/runtime/invocation/next" }, (res) => {
@@ -211,6 +219,42 @@ time.sleep(3600)`),
       assert.match(info.argv1, /\/nodejs\/bootstrap\.mjs$/);
       assert.deepEqual(info.execArgv, ["--max-old-space-size=108"]);
       assert.match(events.output, /event \{"hello":"sandbox"\}/);
+    });
+
+    test("a pooled sandbox boots with an empty task dir; specialize() places code and layers once, and restarts run as the function", async (t: TestContext) => {
+      if (!driver.createPooled) return t.skip("this driver cannot pre-initialize sandboxes");
+      const fixture = await ws.sandbox({ runtime: "nodejs20.x", env: lambdaEnv({ POOL_PROBE: "boot" }) });
+      const { codeDir, layerDirs, tmpDir, ...rest } = fixture.spec;
+      void codeDir;
+      void layerDirs;
+      const taskDir = await ws.dir(`${rest.id}-task`);
+      const optDir = await ws.dir(`${rest.id}-opt`);
+      const sandbox = await driver.createPooled({ ...rest, tmpDir, taskDir, optDir }, fixture.events);
+      cleanups.push(() => fixture.api.close(), () => sandbox.destroy());
+      const code = await ws.dir(`${rest.id}-code`);
+      await ws.file(`${rest.id}-code/sub/handler.js`, "exports.handler = 1");
+      await ws.file(`${rest.id}-code/ready`, "yes");
+      await ws.file(`${rest.id}-layer/nodejs/lib.js`, "layer");
+      const fnEnv = lambdaEnv({ POOL_PROBE: "function", FN_ONLY: "yes" });
+      const placed = await sandbox.specialize({ codeDir: code, layerDirs: [`${ws.root}/${rest.id}-layer`], env: fnEnv });
+      assert.equal(placed.files, 3);
+      const rewrites = new Set(options.envRewrites ?? []);
+      const strip = (e: Record<string, string>) => Object.fromEntries(Object.entries(e).filter(([k]) => !rewrites.has(k)));
+      assert.deepEqual(strip(placed.env), strip(fnEnv), "the env the runtime must adopt is the function's (as the driver presents it)");
+      const seen = (n: number) => events.waitForOutput(new RegExp(`(?:POOL=.*\\n){${n}}`)).then(() => [...events.output.matchAll(/POOL=(.*)/g)].map((m) => JSON.parse(m[1]!)));
+      const events = fixture.events;
+      const [boot] = await seen(1);
+      assert.equal(boot.env.POOL_PROBE, "boot", "the booted runtime keeps its boot environment: telling it is the worker's part");
+      assert.deepEqual(boot.task, ["ready", "sub"], "files placed after the jail started are visible in it");
+      assert.deepEqual(boot.sub, ["handler.js"]);
+      if (driver.name === "process") assert.deepEqual(boot.opt, ["nodejs"]);
+      await events.waitForExit();
+      await sandbox.restartRuntime();
+      const [, restarted] = await seen(2);
+      assert.equal(restarted.env.POOL_PROBE, "function");
+      assert.equal(restarted.env.FN_ONLY, "yes");
+      assert.deepEqual(restarted.task, ["ready", "sub"]);
+      await assert.rejects(sandbox.specialize({ codeDir: code, layerDirs: [], env: fnEnv }), (e) => isSandboxError(e, "specialized"));
     });
 
     test("python3.11 runs runtimesDir/python/bootstrap.py unbuffered", async () => {

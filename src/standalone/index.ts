@@ -9,16 +9,17 @@ import { dirname, join } from "node:path";
 import { ConfigError, createLogger, systemClock, type Clock, type ServerConfig } from "../base/index.js";
 import { openSqliteStores } from "../store/index.js";
 import { CodeStore, MergedLayers } from "../artifacts/index.js";
-import { Accounts, EventInvokeConfigs, FunctionRegistry, FunctionUrlRegistry, LayerRegistry } from "../control/index.js";
+import { Accounts, DEFAULT_MEMORY_MB, EventInvokeConfigs, FunctionRegistry, FunctionUrlRegistry, LayerRegistry } from "../control/index.js";
 import { ConcurrencyLedger, ScalingLimiter } from "../counting/index.js";
 import { AssignmentService } from "../assignment/index.js";
-import { Worker, type EnvironmentSpec } from "../worker/index.js";
+import { DEFAULT_POOL_BURST_MS, DEFAULT_POOL_RESERVE_MB, DEFAULT_POOL_WINDOW_MS, Worker, type EnvironmentSpec } from "../worker/index.js";
 import { DEFAULT_SANDBOX_UID, createProcessDriver, probeBubblewrap } from "../sandbox/index.js";
 import { FrontendInvokeService } from "../frontend/index.js";
 import { ApiServer } from "../api/index.js";
 import { openSqliteQueue, type AsyncEventQueue } from "../queue/index.js";
 import { PollerFleet, defaultAsyncOptions, settingsFromControl, throughFrontend, type AsyncOptions } from "../pollers/index.js";
 import { serverSecret, writeCredentialFiles } from "./credentials.js";
+import { snapshotService } from "./snapshots.js";
 
 export { loadAsyncOptions, type AsyncOptions } from "../pollers/index.js";
 
@@ -111,6 +112,17 @@ export async function startStandalone(config: ServerConfig, opts: StandaloneOpti
   }
 
   const layers = new LayerRegistry({ metadata: stores.metadata, code, clock, region: config.region });
+  const driver = createProcessDriver({ isolation: config.isolation, runtimesDir, logger: createLogger("sandbox") });
+  const snapshots = snapshotService({
+    dataDir: config.dataDir,
+    runtimesDir,
+    driver,
+    region: config.region,
+    now: () => clock.now(),
+    codeDir: (sha) => code.ensureUnpacked(sha),
+    layersDir: async (shas) => (shas.length === 0 ? undefined : mergedLayers.merge(await Promise.all(shas.map((sha) => code.ensureUnpacked(sha))))),
+    sandboxUid: SANDBOX_UID,
+  });
   const registry = new FunctionRegistry({
     metadata: stores.metadata,
     code,
@@ -119,6 +131,7 @@ export async function startStandalone(config: ServerConfig, opts: StandaloneOpti
     log: createLogger("control"),
     layers,
     accountConcurrency: config.accountConcurrency,
+    snapshots: snapshots.creator,
   });
   const functionUrls = new FunctionUrlRegistry({
     metadata: stores.metadata,
@@ -138,7 +151,6 @@ export async function startStandalone(config: ServerConfig, opts: StandaloneOpti
         .catch(failed);
     }
   });
-  const driver = createProcessDriver({ isolation: config.isolation, runtimesDir, logger: createLogger("sandbox") });
   let assignment: AssignmentService<EnvironmentSpec> | undefined;
   const worker = new Worker({
     id: "local",
@@ -149,6 +161,14 @@ export async function startStandalone(config: ServerConfig, opts: StandaloneOpti
     log: createLogger("worker"),
     sandboxUid: SANDBOX_UID,
     sandboxGid: SANDBOX_UID,
+    pool: {
+      min: config.poolMin,
+      max: config.poolMax,
+      windowMs: DEFAULT_POOL_WINDOW_MS,
+      burstMs: DEFAULT_POOL_BURST_MS,
+      reserveMB: DEFAULT_POOL_RESERVE_MB,
+      defaultMemoryMB: DEFAULT_MEMORY_MB,
+    },
     onEnvironmentDead: (id) => {
       const e = assignment?.table.get(id);
       if (e && e.state === "idle") {
@@ -174,6 +194,7 @@ export async function startStandalone(config: ServerConfig, opts: StandaloneOpti
     },
   });
   assignment.start();
+  worker.startPool();
   const ledger = new ConcurrencyLedger(() => config.accountConcurrency);
   const asyncClock = opts.asyncClock ?? clock;
   const queue = await openSqliteQueue(join(config.dataDir, "async.db"), { releaseLeasesAt: asyncClock.now() });
@@ -186,6 +207,7 @@ export async function startStandalone(config: ServerConfig, opts: StandaloneOpti
     assignment,
     workers: { invoke: (_w, id, inv) => worker.invoke(id, inv) },
     codeDir: (sha) => code.dirFor(sha),
+    snapshotBlob: (id) => snapshots.service.blobPath(id),
     region: config.region,
     clock,
     log: createLogger("frontend"),

@@ -38,6 +38,8 @@ export interface EnvironmentOptions {
   clock: Clock;
   /** Maximum time a runtime may take to initialize (Lambda: 10 s for on-demand functions). */
   initTimeoutMs: number;
+  /** SnapStart: the runtime restores from a snapshot; REPORT says Restore Duration. */
+  restored?: boolean;
   writeLog(lines: Array<{ timestamp: number; message: string }>): void;
 }
 
@@ -56,15 +58,25 @@ export class ExecutionEnvironment {
   private partialLine = "";
   private output: Array<{ timestamp: number; message: string }> = [];
 
-  constructor(socketPath: string, private readonly opts: EnvironmentOptions) {
+  /**
+   * `endpoint`: the socket path to serve a new Runtime API on, or the endpoint of a pre-initialized
+   * sandbox being adopted (its runtime is booted and waits; init, and Init Duration, start now).
+   */
+  constructor(endpoint: string | RuntimeApiEndpoint, private readonly opts: EnvironmentOptions) {
     this.initStartedAt = opts.clock.monotonic();
-    this.endpoint = new RuntimeApiEndpoint(socketPath, {
+    const events = {
       onNext: () => this.onNext(),
-      onInitError: (errorType, payload) => {
+      onInitError: (errorType: string, payload: Buffer) => {
         this.initError = { errorType, payload };
         this.wakeReady();
       },
-    });
+    };
+    if (typeof endpoint === "string") {
+      this.endpoint = new RuntimeApiEndpoint(endpoint, events);
+    } else {
+      this.endpoint = endpoint;
+      endpoint.attach(events);
+    }
   }
 
   get id(): string {
@@ -161,7 +173,7 @@ export class ExecutionEnvironment {
     if (outcome.notice) stamp(outcome.notice);
     stamp(endLine(inv.requestId));
     const maxMemoryUsedMB = await this.maxMemoryUsedMB();
-    const figures = { durationMs, memoryMB: this.opts.memoryMB, maxMemoryUsedMB, ...(initDurationMs !== undefined ? { initDurationMs } : {}) };
+    const figures = { durationMs, memoryMB: this.opts.memoryMB, maxMemoryUsedMB, ...(initDurationMs !== undefined ? { initDurationMs, restored: this.opts.restored === true } : {}) };
     stamp(reportLine(inv.requestId, figures));
     this.opts.writeLog(lines);
     const result: InvocationOutcome = { payload: outcome.payload, logTail: logTail(lines.map((l) => l.message)), healthy: outcome.healthy, durationMs };

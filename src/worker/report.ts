@@ -8,12 +8,15 @@ export interface ReportFigures {
   memoryMB: number;
   maxMemoryUsedMB: number;
   initDurationMs?: number;
+  /** SnapStart: the init was a restore from a snapshot (Lambda then reports Restore Duration instead). */
+  restored?: boolean;
 }
 
 export function reportLine(requestId: string, f: ReportFigures): string {
   const billed = Math.max(1, Math.ceil(f.durationMs));
   let line = `REPORT RequestId: ${requestId}\tDuration: ${f.durationMs.toFixed(2)} ms\tBilled Duration: ${billed} ms\tMemory Size: ${f.memoryMB} MB\tMax Memory Used: ${Math.max(1, Math.round(f.maxMemoryUsedMB))} MB\t`;
-  if (f.initDurationMs !== undefined) line += `Init Duration: ${f.initDurationMs.toFixed(2)} ms\t`;
+  if (f.initDurationMs !== undefined && f.restored) line += `Restore Duration: ${f.initDurationMs.toFixed(2)} ms\tBilled Restore Duration: ${Math.max(1, Math.ceil(f.initDurationMs))} ms\t`;
+  else if (f.initDurationMs !== undefined) line += `Init Duration: ${f.initDurationMs.toFixed(2)} ms\t`;
   return line;
 }
 

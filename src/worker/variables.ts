@@ -15,7 +15,8 @@ export interface VariablesInput {
   logGroup: string;
   logStream: string;
   user: Record<string, string>;
-  initializationType?: "on-demand" | "provisioned-concurrency";
+  /** AWS_LAMBDA_INITIALIZATION_TYPE (default "on-demand"; "snap-start" for SnapStart snapshots and restores). */
+  initializationType?: "on-demand" | "provisioned-concurrency" | "snap-start";
 }
 
 const PATH = "/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin";
@@ -50,6 +51,26 @@ export function functionEnvironment(v: VariablesInput): Record<string, string> {
   if (v.runtime.startsWith("python")) {
     env.PYTHONPATH = "/var/runtime";
   }
+  return env;
+}
+
+/** The variables every function of a runtime shares, read by the runtime at process start. */
+const SHARED_AT_START = ["AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR", "LANG", "TZ", "PATH", "LD_LIBRARY_PATH", "HOME", "NODE_PATH", "PYTHONPATH"];
+
+/** Tells a runtime to boot without a function and wait for its specialization (see src/runtimes). */
+export const AWAIT_SPECIALIZATION_VARIABLE = "_KILN_AWAIT_SPECIALIZATION";
+
+/**
+ * The environment a pre-initialized runtime boots with: exactly the platform's variables that
+ * every function of the runtime gets and that a runtime reads at process start (so its start
+ * matches a fresh spawn's), plus the marker that makes it wait. At specialization the runtime
+ * replaces all of it with the function's environment.
+ */
+export function poolBootEnvironment(runtime: RuntimeName): Record<string, string> {
+  const all = functionEnvironment({ functionName: "", version: "", memoryMB: 0, region: "", handler: "", runtime, logGroup: "", logStream: "", user: {} });
+  const env: Record<string, string> = {};
+  for (const k of SHARED_AT_START) if (all[k] !== undefined) env[k] = all[k];
+  env[AWAIT_SPECIALIZATION_VARIABLE] = "1";
   return env;
 }
 

@@ -1,15 +1,23 @@
 /**
  * The worker: hosts execution environments on this machine. Creates sandboxes through a driver,
  * serves each one's Runtime API, runs invocations with their timeout, and writes their logs.
+ *
+ * Cold starts come from the pool of pre-initialized sandboxes (pool/) when the function may use
+ * one (pool/eligibility.ts) and one of its class is idle: the worker places the function's code and
+ * layers into it, hands its runtime the function's environment, and the environment's init (and
+ * Init Duration) starts there. Otherwise, or if that fails, it spawns a fresh sandbox.
  */
 import { chmod, chown, mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import type { Clock, Logger } from "../base/index.js";
 import type { WorkerLoad } from "../placement/index.js";
-import type { RuntimeName, SandboxDriver } from "../sandbox/index.js";
+import type { RuntimeName, SandboxDriver, SandboxEvents } from "../sandbox/index.js";
 import type { LogStore } from "../store/index.js";
 import { ExecutionEnvironment, type InvocationInput, type InvocationOutcome } from "./environment.js";
+import { poolDecision } from "./pool/eligibility.js";
+import { SandboxPool, type PoolStats, type PooledEntry } from "./pool/pool.js";
+import type { PoolSizingConfig } from "./pool/sizing.js";
 import { functionEnvironment, logStreamName } from "./variables.js";
 
 /** Everything a worker needs to create an execution environment for one function configuration. */
@@ -29,6 +37,8 @@ export interface EnvironmentSpec {
   environment: Record<string, string>;
   logGroup: string;
   region: string;
+  /** SnapStart: host path of the version's snapshot; cold starts restore from it instead of running init. */
+  snapshotBlob?: string;
   /** "provisioned-concurrency": initialize before the environment is handed out (default "on-demand"). */
   initializationType?: "on-demand" | "provisioned-concurrency";
 }
@@ -49,13 +59,31 @@ export interface WorkerOptions {
   initTimeoutMs?: number;
   /** Called when an environment dies on its own (crash while idle, OOM): assignment must forget it. */
   onEnvironmentDead?: (environmentId: string) => void;
+  /** Pre-initialized sandboxes (absent or max 0: every cold start spawns). Started by startPool(). */
+  pool?: PoolSizingConfig;
 }
 
 interface Hosted {
   env: ExecutionEnvironment;
   spec: EnvironmentSpec;
   configKey: string;
+  /** The sandbox's own directory (and its socket directory), removed with it. */
   dir: string;
+  socketDir: string;
+  /** The sandbox's id (a pooled sandbox keeps the id it booted with). */
+  sandboxId: string;
+  pooled: boolean;
+}
+
+/** Diagnostics: one hosted execution environment. */
+export interface HostedEnvironment {
+  id: string;
+  sandboxId: string;
+  configKey: string;
+  accountId: string;
+  /** Whether it was specialized from a pre-initialized sandbox. */
+  pooled: boolean;
+  pid: number | undefined;
 }
 
 export class Worker {
@@ -64,8 +92,51 @@ export class Worker {
   private runtimeRoot: string | undefined;
   private usedMB = 0;
   private state: "active" | "draining" = "active";
+  private readonly pool: SandboxPool | undefined;
 
-  constructor(private readonly opts: WorkerOptions) {}
+  constructor(private readonly opts: WorkerOptions) {
+    if (opts.pool && opts.pool.max > 0 && opts.driver.createPooled) {
+      this.pool = new SandboxPool({
+        config: opts.pool,
+        driver: opts.driver,
+        sandboxesDir: opts.sandboxesDir,
+        socketRoot: () => this.socketRoot(),
+        clock: opts.clock,
+        log: opts.log,
+        workerFreeMemoryMB: () => this.load().freeMemoryMB,
+        ...(opts.sandboxUid !== undefined ? { sandboxUid: opts.sandboxUid } : {}),
+        ...(opts.sandboxGid !== undefined ? { sandboxGid: opts.sandboxGid } : {}),
+      });
+    }
+  }
+
+  /** Starts keeping pre-initialized sandboxes (no-op without a pool). */
+  startPool(): void {
+    this.pool?.start();
+  }
+
+  /** The pool's counters and classes (undefined without a pool). */
+  poolStats(): PoolStats | undefined {
+    return this.pool?.stats();
+  }
+
+  /** Resolves once the pool holds its targets (tests and benchmarks). */
+  async poolFilled(timeoutMs?: number): Promise<void> {
+    await this.pool?.filled(timeoutMs);
+  }
+
+  /** Diagnostics: the environments hosted here and the sandboxes they run in. */
+  environments(): HostedEnvironment[] {
+    return [...this.hosted.entries()].map(([id, h]) => ({ id, sandboxId: h.sandboxId, configKey: h.configKey, accountId: h.spec.accountId, pooled: h.pooled, pid: h.env.sandbox?.pid }));
+  }
+
+  private async socketRoot(): Promise<string> {
+    if (!this.runtimeRoot) {
+      this.runtimeRoot = await mkdtemp(join(tmpdir(), "kiln-rt-"));
+      await chmod(this.runtimeRoot, 0o711);
+    }
+    return this.runtimeRoot;
+  }
 
   get id(): string {
     return this.opts.id;
@@ -91,11 +162,85 @@ export class Worker {
   }
 
   async createEnvironment(id: string, configKey: string, spec: EnvironmentSpec): Promise<void> {
-    if (!this.runtimeRoot) {
-      this.runtimeRoot = await mkdtemp(join(tmpdir(), "kiln-rt-"));
-      await chmod(this.runtimeRoot, 0o711);
+    const decision = poolDecision({ runtime: spec.runtime, userEnv: spec.environment, snapshot: spec.snapshotBlob !== undefined });
+    const pooled = decision.pooled ? this.pool?.take(decision.runtime, spec.memoryMB) : undefined;
+    if (pooled) {
+      try {
+        return await this.adopt(id, configKey, spec, pooled);
+      } catch (e) {
+        this.opts.log.warn("specializing a pre-initialized sandbox failed; spawning a fresh one", { environmentId: id, sandbox: pooled.id, error: String(e) });
+      }
     }
-    const socketDir = join(this.runtimeRoot, id.slice(0, 16));
+    return this.spawn(id, configKey, spec);
+  }
+
+  private functionEnv(id: string, spec: EnvironmentSpec): { stream: string; env: Record<string, string> } {
+    const stream = logStreamName(this.opts.clock.now(), spec.version, id);
+    const env = functionEnvironment({
+      functionName: spec.functionName,
+      version: spec.version,
+      memoryMB: spec.memoryMB,
+      region: spec.region,
+      handler: spec.handler,
+      runtime: spec.runtime,
+      logGroup: spec.logGroup,
+      logStream: stream,
+      user: spec.environment,
+      ...(spec.snapshotBlob !== undefined ? { initializationType: "snap-start" as const } : spec.initializationType ? { initializationType: spec.initializationType } : {}),
+    });
+    return { stream, env };
+  }
+
+  private host(id: string, configKey: string, spec: EnvironmentSpec, env: ExecutionEnvironment, where: Omit<Hosted, "env" | "spec" | "configKey">): Hosted {
+    const hosted: Hosted = { env, spec, configKey, ...where };
+    this.hosted.set(id, hosted);
+    this.perConfig.set(configKey, (this.perConfig.get(configKey) ?? 0) + 1);
+    this.usedMB += spec.memoryMB;
+    return hosted;
+  }
+
+  private sandboxEvents(id: string, env: ExecutionEnvironment): SandboxEvents {
+    return {
+      onOutput: (chunk) => env.onOutput(chunk),
+      onExit: (exit) => {
+        const wasIdle = env.phase === "ready" || env.phase === "initializing";
+        env.onExit(exit);
+        if (wasIdle) this.opts.onEnvironmentDead?.(id);
+      },
+    };
+  }
+
+  private environmentOptions(id: string, spec: EnvironmentSpec, stream: string) {
+    return {
+      id,
+      version: spec.version,
+      memoryMB: spec.memoryMB,
+      clock: this.opts.clock,
+      initTimeoutMs: this.opts.initTimeoutMs ?? 10_000,
+      restored: spec.snapshotBlob !== undefined,
+      writeLog: (lines: Array<{ timestamp: number; message: string }>) => this.opts.logs.append(spec.accountId, spec.logGroup, stream, lines),
+    };
+  }
+
+  /** A pre-initialized sandbox becomes this environment's: place the function, then let its runtime load it. */
+  private async adopt(id: string, configKey: string, spec: EnvironmentSpec, pooled: PooledEntry): Promise<void> {
+    const { stream, env: functionEnv } = this.functionEnv(id, spec);
+    const env = new ExecutionEnvironment(pooled.endpoint, this.environmentOptions(id, spec, stream));
+    env.sandbox = pooled.sandbox;
+    pooled.route(this.sandboxEvents(id, env));
+    this.host(id, configKey, spec, env, { dir: pooled.dir, socketDir: pooled.socketDir, sandboxId: pooled.id, pooled: true });
+    try {
+      const placed = await pooled.sandbox!.specialize({ codeDir: spec.codeDir, layerDirs: spec.layerDirs, env: functionEnv });
+      await pooled.endpoint.specialize(placed.env);
+      if (spec.initializationType === "provisioned-concurrency") await env.initialize();
+    } catch (e) {
+      await this.destroyEnvironment(id);
+      throw e;
+    }
+  }
+
+  private async spawn(id: string, configKey: string, spec: EnvironmentSpec): Promise<void> {
+    const socketDir = join(await this.socketRoot(), id.slice(0, 16));
     const dir = join(this.opts.sandboxesDir, id);
     const tmpDir = join(dir, "tmp");
     await Promise.all([mkdir(socketDir, { recursive: true, mode: 0o700 }), mkdir(dir, { mode: 0o711 }).then(() => mkdir(tmpDir, { mode: 0o700 }))]);
@@ -104,19 +249,9 @@ export class Worker {
     if (uid !== undefined && gid !== undefined && process.getuid?.() === 0) {
       await Promise.all([chown(socketDir, uid, gid), chown(tmpDir, uid, gid)]);
     }
-    const stream = logStreamName(this.opts.clock.now(), spec.version, id);
-    const env = new ExecutionEnvironment(join(socketDir, "runtime.sock"), {
-      id,
-      version: spec.version,
-      memoryMB: spec.memoryMB,
-      clock: this.opts.clock,
-      initTimeoutMs: this.opts.initTimeoutMs ?? 10_000,
-      writeLog: (lines) => this.opts.logs.append(spec.accountId, spec.logGroup, stream, lines),
-    });
-    const hosted: Hosted = { env, spec, configKey, dir };
-    this.hosted.set(id, hosted);
-    this.perConfig.set(configKey, (this.perConfig.get(configKey) ?? 0) + 1);
-    this.usedMB += spec.memoryMB;
+    const { stream, env: functionEnv } = this.functionEnv(id, spec);
+    const env = new ExecutionEnvironment(join(socketDir, "runtime.sock"), this.environmentOptions(id, spec, stream));
+    this.host(id, configKey, spec, env, { dir, socketDir, sandboxId: id, pooled: false });
     try {
       await env.endpoint.listen();
       if (uid !== undefined && gid !== undefined && process.getuid?.() === 0) await chown(env.endpoint.socketPath, uid, gid);
@@ -129,27 +264,10 @@ export class Worker {
           tmpDir,
           memoryMB: spec.memoryMB,
           runtimeApiSocket: env.endpoint.socketPath,
-          env: functionEnvironment({
-            functionName: spec.functionName,
-            version: spec.version,
-            memoryMB: spec.memoryMB,
-            region: spec.region,
-            handler: spec.handler,
-            runtime: spec.runtime,
-            logGroup: spec.logGroup,
-            logStream: stream,
-            user: spec.environment,
-            ...(spec.initializationType ? { initializationType: spec.initializationType } : {}),
-          }),
+          env: functionEnv,
+          ...(spec.snapshotBlob !== undefined ? { startup: { kind: "snapshot-restore" as const, blob: spec.snapshotBlob } } : {}),
         },
-        {
-          onOutput: (chunk) => env.onOutput(chunk),
-          onExit: (exit) => {
-            const wasIdle = env.phase === "ready" || env.phase === "initializing";
-            env.onExit(exit);
-            if (wasIdle) this.opts.onEnvironmentDead?.(id);
-          },
-        },
+        this.sandboxEvents(id, env),
       );
       if (spec.initializationType === "provisioned-concurrency") await env.initialize();
     } catch (e) {
@@ -173,12 +291,12 @@ export class Worker {
     else this.perConfig.set(h.configKey, n);
     this.usedMB -= h.spec.memoryMB;
     await h.env.destroy();
-    await rm(h.dir, { recursive: true, force: true });
-    if (this.runtimeRoot) await rm(join(this.runtimeRoot, id.slice(0, 16)), { recursive: true, force: true });
+    await Promise.all([rm(h.dir, { recursive: true, force: true }), rm(h.socketDir, { recursive: true, force: true })]);
   }
 
   async close(): Promise<void> {
     this.state = "draining";
+    await this.pool?.close();
     await Promise.all([...this.hosted.keys()].map((id) => this.destroyEnvironment(id)));
     if (this.runtimeRoot) await rm(this.runtimeRoot, { recursive: true, force: true });
   }

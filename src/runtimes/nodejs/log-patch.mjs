@@ -26,7 +26,8 @@ export function setCurrentRequestId(id) {
   currentRequestId = id;
 }
 
-const sleepCell = new Int32Array(new SharedArrayBuffer(4));
+/** For Atomics.wait; made on first use (a V8 snapshot builder has no SharedArrayBuffer). @type {Int32Array | undefined} */
+let sleepCell;
 
 /**
  * Write all of `text` to `fd`, waiting out EAGAIN when the fd is a full non-blocking pipe.
@@ -41,6 +42,7 @@ export function writeAllSync(fd, text) {
       buf = buf.subarray(n);
     } catch (err) {
       if (/** @type {NodeJS.ErrnoException} */ (err).code !== "EAGAIN") throw err;
+      sleepCell ??= new Int32Array(new SharedArrayBuffer(4));
       Atomics.wait(sleepCell, 0, 0, 1);
     }
   }

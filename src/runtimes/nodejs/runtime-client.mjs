@@ -7,10 +7,14 @@
  * is up before the API behind it) are retried with a short backoff for up to CONNECT_RETRY_MS.
  * Later, a request on a reused keep-alive socket that the server had already closed
  * (ECONNRESET, EPIPE) is retried once.
+ *
+ * `node:http` is passed in rather than imported: a V8 startup snapshot (SnapStart) cannot hold it
+ * on Node 20, so the snapshot's main requires it after the restore.
  */
-import http from "node:http";
 
 export const API_PREFIX = "/2018-06-01/runtime";
+/** Kiln-private: where a pre-initialized runtime waits for its function. */
+export const SPECIALIZATION_PATH = "/kiln/2025-01-01/specialization";
 export const CONNECT_RETRY_MS = 2000;
 const BACKOFF_MS = [2, 5, 10, 20, 40, 80, 100];
 const ERROR_TYPE_HEADER = "Lambda-Runtime-Function-Error-Type";
@@ -18,7 +22,8 @@ const ERROR_TYPE_HEADER = "Lambda-Runtime-Function-Error-Type";
 const onReusedSocket = new WeakSet();
 
 /** @typedef {import("./errors.mjs").RapidError} RapidError */
-/** @typedef {{status: number, headers: http.IncomingHttpHeaders, body: string}} ApiResponse */
+/** @typedef {typeof import("node:http")} Http */
+/** @typedef {{status: number, headers: import("node:http").IncomingHttpHeaders, body: string}} ApiResponse */
 
 /** @param {number} ms */
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -26,13 +31,15 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 export class RuntimeClient {
   /**
    * @param {string} address "host:port"
+   * @param {Http} http \`node:http\`
    * @param {string} [socketPath] a unix socket serving the same API (Kiln's jails bind one at
    *   /run/kiln/runtime.sock): one hop less than the TCP bridge behind AWS_LAMBDA_RUNTIME_API
    */
-  constructor(address, socketPath) {
+  constructor(address, http, socketPath) {
     const colon = address.lastIndexOf(":");
     this.hostname = address.slice(0, colon);
     this.port = Number(address.slice(colon + 1));
+    this.http = http;
     this.socketPath = socketPath;
     this.agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     /** Whether the API has answered at least once (the start-up window is over). */
@@ -40,8 +47,20 @@ export class RuntimeClient {
   }
 
   /**
+   * Kiln-private: wait until the platform assigns this pre-initialized runtime a function.
+   * @returns {Promise<{env: Record<string, string>}>}
+   */
+  async specialization() {
+    const res = await this.request("GET", SPECIALIZATION_PATH, {}, undefined);
+    if (res.status !== 200) throw new Error(`Kiln specialization answered ${res.status}: ${res.body}`);
+    const parsed = JSON.parse(res.body);
+    if (typeof parsed?.env !== "object" || parsed.env === null) throw new Error("Kiln specialization carried no environment");
+    return { env: parsed.env };
+  }
+
+  /**
    * Wait for the next event.
-   * @returns {Promise<{headers: http.IncomingHttpHeaders, body: string}>}
+   * @returns {Promise<{headers: import("node:http").IncomingHttpHeaders, body: string}>}
    */
   async next() {
     const res = await this.request("GET", `${API_PREFIX}/invocation/next`, {}, undefined);
@@ -122,7 +141,7 @@ export class RuntimeClient {
    */
   once(method, path, headers, body) {
     return new Promise((resolve, reject) => {
-      const req = http.request(
+      const req = this.http.request(
         {
           ...(this.socketPath ? { socketPath: this.socketPath } : { hostname: this.hostname, port: this.port }),
           path,

@@ -12,6 +12,13 @@ Implements the runtime side of the Lambda Runtime API 2018-06-01 as AWS's python
          context) -> POST .../response with json.dumps(result), or log the error and POST
          .../error with {errorMessage, errorType, requestId, stackTrace}.
 
+Pre-initialized sandboxes (Kiln's pool): started with _KILN_AWAIT_SPECIALIZATION set, the runtime
+holds no function yet. It asks the Kiln-private GET /kiln/2025-01-01/specialization, which blocks
+until the platform assigns a function, then makes the process look like a fresh start of that
+function: os.environ replaced by the function's environment, cwd LAMBDA_TASK_ROOT, time zone and
+sys.path recomputed (layers now exist under /opt), import caches invalidated. Init then proceeds
+as in a fresh start.
+
 Differences from AWS: Decimal results are encoded as int/float (AWS uses simplejson's exact
 decimal text); log records keep their own newlines (AWS's telemetry framing is not used).
 """
@@ -20,14 +27,20 @@ import os
 import sys
 
 _SCRIPT_DIR = os.path.dirname(os.path.abspath(__file__))
-_TASK_ROOT = os.environ.get("LAMBDA_TASK_ROOT", "/var/task")
+_LAYER_PATHS = ("/opt/python/lib/python%d.%d/site-packages" % sys.version_info[:2], "/opt/python")
+_placed_paths = []
 
 
 def _set_sys_path():
-    """Function code first, then layers, then the interpreter's own paths (not this folder)."""
-    rest = [p for p in sys.path if p and os.path.abspath(p) != _SCRIPT_DIR]
-    layers = [p for p in ("/opt/python/lib/python%d.%d/site-packages" % sys.version_info[:2], "/opt/python") if os.path.isdir(p)]
-    sys.path[:] = [_TASK_ROOT] + layers + rest
+    """Function code first, then layers, then the interpreter's own paths (not this folder).
+
+    Idempotent: a pre-initialized runtime calls it again once the function is in place.
+    """
+    global _placed_paths
+    rest = [p for p in sys.path if p and os.path.abspath(p) != _SCRIPT_DIR and p not in _placed_paths]
+    layers = [p for p in _LAYER_PATHS if os.path.isdir(p)]
+    _placed_paths = [os.environ.get("LAMBDA_TASK_ROOT", "/var/task")] + layers
+    sys.path[:] = _placed_paths + rest
 
 
 _set_sys_path()
@@ -38,6 +51,7 @@ import logging  # noqa: E402
 import time  # noqa: E402
 
 API_PREFIX = "/2018-06-01/runtime"
+SPECIALIZATION_PATH = "/kiln/2025-01-01/specialization"
 CONNECT_RETRY_SECONDS = 2.0
 ERROR_TYPE_HEADER = "Lambda-Runtime-Function-Error-Type"
 ERROR_LOG_LINE_TERMINATE = "\r"
@@ -117,6 +131,16 @@ class RuntimeClient:
         if self.conn is not None:
             self.conn.close()
         self.conn = None
+
+    def specialization(self):
+        """Kiln-private: wait until the platform assigns this pre-initialized runtime a function."""
+        status, _, body = self._request("GET", SPECIALIZATION_PATH)
+        if status != 200:
+            raise RuntimeError("Kiln specialization answered %d: %r" % (status, body))
+        env = json.loads(body).get("env")
+        if not isinstance(env, dict):
+            raise RuntimeError("Kiln specialization carried no environment")
+        return env
 
     def next(self):
         status, headers, body = self._request("GET", API_PREFIX + "/invocation/next")
@@ -358,9 +382,29 @@ def handle_invocation(client, request_handler, headers, body):
     client.post_response(request_id, result, content_type)
 
 
+def await_specialization(client):
+    """A pre-initialized runtime becomes a fresh start of the function it is given (see the header)."""
+    env = client.specialization()
+    # CPython's start-up locale coercion (PEP 538) adds LC_CTYPE when LANG's locale is missing (as in
+    # the jail); a fresh start of the function would have it too. Platform and function environments
+    # never set LC_* themselves (such functions are not pooled).
+    coerced = {k: os.environ[k] for k in ("LC_CTYPE",) if k in os.environ and k not in env}
+    os.environ.clear()
+    os.environ.update(env)
+    os.environ.update(coerced)
+    os.chdir(os.environ.get("LAMBDA_TASK_ROOT", "/var/task"))
+    time.tzset()
+    _set_sys_path()
+    import importlib
+
+    importlib.invalidate_caches()
+
+
 def main():
     global _request_id
     client = RuntimeClient(os.environ.get("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"))
+    if os.environ.get("_KILN_AWAIT_SPECIALIZATION"):
+        await_specialization(client)
     try:
         setup_logging()
         request_handler = load_handler(os.environ.get("_HANDLER", ""))

@@ -4,7 +4,19 @@
  * driver; each create() does the per-sandbox preparation and hands a tree factory to ProcessSandbox.
  */
 import { chmod, chown } from "node:fs/promises";
-import type { DriverCapabilities, Sandbox, SandboxDriver, SandboxEvents, SandboxSpec } from "../contract.js";
+import { join } from "node:path";
+import {
+  SNAPSHOT_BLOB_NAME,
+  type DriverCapabilities,
+  type PooledSandbox,
+  type PooledSandboxSpec,
+  type Sandbox,
+  type SandboxDriver,
+  type SandboxEvents,
+  type SandboxSpec,
+  type Specialization,
+  type SpecializationResult,
+} from "../contract.js";
 import { SandboxError } from "../errors.js";
 import { openLoopbackBridge } from "./bridge.js";
 import { detectCgroups, type CgroupHost } from "./cgroup.js";
@@ -13,18 +25,72 @@ import { validateSpec, type HostView, type JailOptions } from "./jail.js";
 import { jailedTreeFactory } from "./jailed.js";
 import { resolveOptions, type ProcessDriverOptions, type ResolvedOptions } from "./options.js";
 import { plainEnv, plainTreeFactory } from "./plain.js";
-import { runtimeCommand, SANDBOX_PATHS } from "./runtime-command.js";
+import { placeLayers, placeTree } from "./place.js";
+import { runtimeCommand, SANDBOX_PATHS, SNAPSHOT_BLOB_IN_SANDBOX, SNAPSHOT_ENTRY_IN_SANDBOX, type RuntimePaths, type StartupPaths } from "./runtime-command.js";
 import { ProcessSandbox } from "./sandbox.js";
+import type { TreeFactory } from "./tree.js";
 
 export function createProcessDriver(options: ProcessDriverOptions): SandboxDriver {
   const o = resolveOptions(options);
   return o.isolation === "none" ? plainDriver(o) : jailedDriver(o);
 }
 
-function commandFor(spec: SandboxSpec, paths: { runtimeDir: string | undefined; taskDir: string }): string[] {
-  const command = runtimeCommand(spec.runtime, spec.memoryMB, paths);
+function commandFor(spec: SandboxSpec, paths: RuntimePaths, startup?: StartupPaths): string[] {
+  const command = runtimeCommand(spec.runtime, spec.memoryMB, paths, startup);
+  if (command === undefined && startup !== undefined) throw new SandboxError("misconfigured", spec.id, `runtime ${spec.runtime} cannot start from a snapshot`);
   if (command === undefined) throw new SandboxError("misconfigured", spec.id, `runtime ${spec.runtime} needs the driver's runtimesDir, which is not set`);
   return command;
+}
+
+/** SandboxSpec.startup as a jail shows it: the files bound under /var/snapshot, the blob written to /tmp. */
+function jailedStartup(spec: SandboxSpec): { startup?: StartupPaths; binds: Array<[string, string]> } {
+  const s = spec.startup;
+  if (s === undefined) return { binds: [] };
+  if (s.kind === "snapshot-restore") return { startup: { kind: s.kind, blob: SNAPSHOT_BLOB_IN_SANDBOX }, binds: [[s.blob, SNAPSHOT_BLOB_IN_SANDBOX]] };
+  return { startup: { kind: s.kind, entry: SNAPSHOT_ENTRY_IN_SANDBOX, blobOut: `/tmp/${SNAPSHOT_BLOB_NAME}` }, binds: [[s.entry, SNAPSHOT_ENTRY_IN_SANDBOX]] };
+}
+
+/** SandboxSpec.startup with host paths (isolation "none"). */
+function plainStartup(spec: SandboxSpec): StartupPaths | undefined {
+  const s = spec.startup;
+  if (s === undefined) return undefined;
+  return s.kind === "snapshot-restore" ? s : { kind: s.kind, entry: s.entry, blobOut: join(spec.tmpDir, SNAPSHOT_BLOB_NAME) };
+}
+
+/** A fresh spawn's spec for a pooled sandbox: its own task dir as the code, no layer binds (its opt dir is bound whole). */
+const pooledAsSpec = (spec: PooledSandboxSpec): SandboxSpec => {
+  const { taskDir, optDir, ...rest } = spec;
+  void optDir;
+  return { ...rest, codeDir: taskDir, layerDirs: [] };
+};
+
+/**
+ * A pooled sandbox: the ProcessSandbox running its boot tree, plus specialize(), which places the
+ * function, has restarts spawn `functionTree(env)` from then on, and answers the env the waiting
+ * runtime must adopt.
+ */
+function pooledSandbox(
+  sandbox: ProcessSandbox,
+  spec: PooledSandboxSpec,
+  functionTree: (env: Record<string, string>) => TreeFactory,
+  runtimeEnv: (env: Record<string, string>) => Record<string, string>,
+): PooledSandbox {
+  let specialized = false;
+  return Object.assign(sandbox, {
+    async specialize(s: Specialization): Promise<SpecializationResult> {
+      if (specialized) throw new SandboxError("specialized", spec.id, "this sandbox already belongs to a function");
+      specialized = true;
+      try {
+        validateSpec({ ...pooledAsSpec(spec), env: s.env });
+      } catch (e) {
+        throw new SandboxError("misconfigured", spec.id, (e as Error).message, e);
+      }
+      const [code, layers] = await Promise.all([placeTree(s.codeDir, spec.taskDir), readLayers(s.layerDirs).then((l) => placeLayers(l, spec.optDir))]);
+      const env = runtimeEnv(s.env);
+      sandbox.respawnWith(functionTree(env));
+      return { env, files: code.files + layers.files, copied: code.copied + layers.copied };
+    },
+  });
 }
 
 /** Looks for a memory controller once; without one, warns once and runs without limits. */
@@ -71,25 +137,45 @@ function jailedDriver(o: ResolvedOptions): SandboxDriver {
     runtimesDir: o.runtimesDir,
   };
   let hostView: Promise<HostView> | undefined;
+  const sandboxPaths: RuntimePaths = { ...SANDBOX_PATHS, runtimeDir: o.runtimesDir === undefined ? undefined : SANDBOX_PATHS.runtimeDir };
   const capabilities: DriverCapabilities = { snapshot: false, memoryLimit: cgroups !== undefined, isolation: "namespaces" };
   return {
     name: "process",
     capabilities: () => ({ ...capabilities }),
     async create(spec: SandboxSpec, events: SandboxEvents): Promise<Sandbox> {
-      const command = commandFor(spec, { ...SANDBOX_PATHS, runtimeDir: o.runtimesDir === undefined ? undefined : SANDBOX_PATHS.runtimeDir });
-      try {
-        validateSpec(spec);
-      } catch (e) {
-        throw new SandboxError("misconfigured", spec.id, (e as Error).message, e);
-      }
-      hostView ??= readHostView().catch((e: unknown) => {
-        hostView = undefined;
-        throw e;
-      });
-      const [host, layers] = await Promise.all([hostView, readLayers(spec.layerDirs), isRoot ? handOver(spec, o.uid, o.gid, o) : undefined]);
-      return ProcessSandbox.start(spec.id, jailedTreeFactory({ spec, command, layers, host, options, cgroups, maxProcesses: o.maxProcesses }), events);
+      const { startup, binds } = jailedStartup(spec);
+      const command = commandFor(spec, sandboxPaths, startup);
+      validate(spec);
+      const [host, layers] = await Promise.all([readHost(), readLayers(spec.layerDirs), isRoot ? handOver(spec, o.uid, o.gid, o) : undefined]);
+      return ProcessSandbox.start(spec.id, jailedTreeFactory({ spec, command, layers, host, options, cgroups, maxProcesses: o.maxProcesses, extraBinds: binds }), events);
+    },
+    async createPooled(pooled: PooledSandboxSpec, events: SandboxEvents): Promise<PooledSandbox> {
+      const spec = pooledAsSpec(pooled);
+      const command = commandFor(spec, sandboxPaths);
+      validate(spec);
+      const [host] = await Promise.all([readHost(), isRoot ? handOver(spec, o.uid, o.gid, o) : undefined, isRoot ? chown(pooled.optDir, o.uid, o.gid) : undefined]);
+      const tree = (env: Record<string, string>): TreeFactory =>
+        jailedTreeFactory({ spec: { ...spec, env }, command, layers: [], host, options, cgroups, maxProcesses: o.maxProcesses, optDir: pooled.optDir });
+      const sandbox = await ProcessSandbox.start(spec.id, tree(spec.env), events);
+      return pooledSandbox(sandbox, pooled, tree, (env) => env);
     },
   };
+
+  function validate(spec: SandboxSpec): void {
+    try {
+      validateSpec(spec);
+    } catch (e) {
+      throw new SandboxError("misconfigured", spec.id, (e as Error).message, e);
+    }
+  }
+
+  function readHost(): Promise<HostView> {
+    hostView ??= readHostView().catch((e: unknown) => {
+      hostView = undefined;
+      throw e;
+    });
+    return hostView;
+  }
 }
 
 function plainDriver(o: ResolvedOptions): SandboxDriver {
@@ -97,10 +183,19 @@ function plainDriver(o: ResolvedOptions): SandboxDriver {
     name: "none",
     capabilities: () => ({ snapshot: false, memoryLimit: false, isolation: "none" }),
     async create(spec: SandboxSpec, events: SandboxEvents): Promise<Sandbox> {
-      const command = commandFor(spec, { runtimeDir: o.runtimesDir, taskDir: spec.codeDir });
+      const command = commandFor(spec, { runtimeDir: o.runtimesDir, taskDir: spec.codeDir }, plainStartup(spec));
       const bridge = await openLoopbackBridge(spec.runtimeApiSocket);
       const env = plainEnv(spec, bridge.address, o.runtimesDir);
       return ProcessSandbox.start(spec.id, plainTreeFactory(spec, command, env), events, () => bridge.close());
+    },
+    async createPooled(pooled: PooledSandboxSpec, events: SandboxEvents): Promise<PooledSandbox> {
+      const spec = pooledAsSpec(pooled);
+      const command = commandFor(spec, { runtimeDir: o.runtimesDir, taskDir: spec.codeDir });
+      const bridge = await openLoopbackBridge(spec.runtimeApiSocket);
+      const runtimeEnv = (env: Record<string, string>): Record<string, string> => plainEnv({ ...spec, env }, bridge.address, o.runtimesDir);
+      const tree = (env: Record<string, string>): TreeFactory => plainTreeFactory(spec, command, env);
+      const sandbox = await ProcessSandbox.start(spec.id, tree(runtimeEnv(spec.env)), events, () => bridge.close());
+      return pooledSandbox(sandbox, pooled, tree, runtimeEnv);
     },
   };
 }

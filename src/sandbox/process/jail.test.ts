@@ -34,7 +34,7 @@ function input(over: Partial<JailInput> = {}): JailInput {
 
 /** bwrap options -> [flag, ...operands] groups. */
 function ops(args: string[]): string[][] {
-  const arity: Record<string, number> = { "--ro-bind": 2, "--bind": 2, "--symlink": 2, "--setenv": 2, "--ro-bind-data": 2, "--proc": 1, "--dev": 1, "--hostname": 1, "--chdir": 1, "--remount-ro": 1, "--perms": 1 };
+  const arity: Record<string, number> = { "--dir": 1, "--ro-bind": 2, "--bind": 2, "--symlink": 2, "--setenv": 2, "--ro-bind-data": 2, "--proc": 1, "--dev": 1, "--hostname": 1, "--chdir": 1, "--remount-ro": 1, "--perms": 1 };
   const out: string[][] = [];
   for (let i = 0; i < args.length; ) {
     const flag = args[i]!;
@@ -128,6 +128,22 @@ test("jail: synthetic /etc files arrive read-only on fds 4-7 and name the sandbo
   assert.match(plan.fds[2]!, /^sbx_user1051:x:993:$/m);
   assert.match(plan.fds[3]!, /^127\.0\.0\.1\tlocalhost sandbox$/m);
   assert.equal(ops(args).filter((o) => o[0] === "--perms" && o[1] === "0444").length, 4);
+});
+
+test("jail: /opt is an empty directory without layers, as on Lambda", () => {
+  const { args } = bwrapArguments(input({ layers: [], spec: { ...spec, layerDirs: [] } }));
+  assert.deepEqual(ops(args).filter((o) => o[0] === "--dir"), [["--dir", "/opt"]]);
+  assert.ok(!mounts(args, "--ro-bind").some(([, dest]) => dest.startsWith("/opt")));
+});
+
+test("jail: a pre-initialized sandbox binds its own /opt whole; snapshot files come as extra read-only binds", () => {
+  const { args } = bwrapArguments(input({ optDir: "/data/kiln/sandboxes/pool-1/opt", extraBinds: [["/data/kiln/snapshots/s.blob", "/var/snapshot/snapshot.blob"]] }));
+  const ro = mounts(args, "--ro-bind");
+  assert.deepEqual(ro.filter(([, dest]) => dest.startsWith("/opt")), [["/data/kiln/sandboxes/pool-1/opt", "/opt"]], "no per-layer binds: the layers are placed into the directory later");
+  assert.deepEqual(ro.filter(([, dest]) => dest.startsWith("/var/snapshot")), [["/data/kiln/snapshots/s.blob", "/var/snapshot/snapshot.blob"]]);
+  assert.ok(!ops(args).some((o) => o[0] === "--dir"));
+  const all = ops(args);
+  assert.ok(all.findIndex((o) => o[1] === "/data/kiln/snapshots/s.blob") < all.findIndex((o) => o[0] === "--remount-ro"));
 });
 
 test("jail: layers merge at the top level, later layers win", () => {

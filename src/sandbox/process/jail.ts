@@ -18,8 +18,10 @@
  * paths. /etc/passwd, /etc/group, /etc/hosts and /etc/nsswitch.conf are synthetic, on fds 4-7.
  *
  * What the sandbox sees: /usr (+ the merged-/usr symlinks), a few /etc files, fresh /proc and /dev,
- * /var/task (code, ro), /var/runtime (Kiln's runtimes, ro), /opt (layers, ro), /run/kiln (the
- * Runtime API socket's directory, ro), /tmp (rw). The root itself is a read-only tmpfs.
+ * /var/task (code, ro), /var/runtime (Kiln's runtimes, ro), /opt (layers, ro; an empty directory
+ * without layers), /run/kiln (the Runtime API socket's directory, ro), /tmp (rw), and for snapshot
+ * starts /var/snapshot/<file> (ro). The root itself is a read-only tmpfs. A pre-initialized sandbox
+ * has the same view, with /var/task and /opt bound from directories private to it.
  *
  * Known caveats: several layerDirs merge at their top level only (`/opt/nodejs` from a later layer
  * hides the whole `/opt/nodejs` of an earlier one; bwrap 0.8 has no overlayfs), so the standalone
@@ -82,6 +84,13 @@ export interface JailInput {
   options: JailOptions;
   /** The `cgroup.procs` files of the sandbox's cgroups (empty: no cgroups). */
   cgroupProcs: string[];
+  /**
+   * Pre-initialized sandboxes: a host directory bound read-only as the whole of /opt (filled with
+   * the layers at specialization) instead of one bind per layer entry.
+   */
+  optDir?: string;
+  /** Further read-only binds, host path -> sandbox path (the snapshot files of SandboxSpec.startup). */
+  extraBinds?: Array<[hostPath: string, sandboxPath: string]>;
 }
 
 export interface JailPlan {
@@ -192,7 +201,10 @@ export function bwrapArguments(input: JailInput): { args: string[]; command: str
   etc.forEach(([path], i) => args.push("--perms", "0444", "--ro-bind-data", String(FIRST_DATA_FD + 1 + i), path));
   args.push("--ro-bind", spec.codeDir, "/var/task");
   if (options.runtimesDir !== undefined) args.push("--ro-bind", options.runtimesDir, "/var/runtime");
-  for (const [name, hostPath] of mergeLayers(input.layers)) args.push("--ro-bind", hostPath, join("/opt", name));
+  if (input.optDir !== undefined) args.push("--ro-bind", input.optDir, "/opt");
+  else if (input.layers.length === 0) args.push("--dir", "/opt"); // /opt exists without layers too, as on Lambda
+  else for (const [name, hostPath] of mergeLayers(input.layers)) args.push("--ro-bind", hostPath, join("/opt", name));
+  for (const [hostPath, path] of input.extraBinds ?? []) args.push("--ro-bind", hostPath, path);
   args.push("--ro-bind", dirname(spec.runtimeApiSocket), SOCKET_DIR_IN_SANDBOX);
   args.push("--bind", spec.tmpDir, "/tmp");
   args.push("--remount-ro", "/", "--chdir", "/var/task", "--clearenv");

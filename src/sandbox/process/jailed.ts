@@ -20,6 +20,9 @@ export interface JailedContext {
   options: JailOptions;
   cgroups: CgroupHost | undefined;
   maxProcesses: number;
+  /** See JailInput.optDir / extraBinds. */
+  optDir?: string;
+  extraBinds?: Array<[hostPath: string, sandboxPath: string]>;
 }
 
 export function jailedTreeFactory(ctx: JailedContext): TreeFactory {
@@ -27,11 +30,20 @@ export function jailedTreeFactory(ctx: JailedContext): TreeFactory {
     const { spec } = ctx;
     let cgroup: SandboxCgroup | undefined;
     try {
-      cgroup = ctx.cgroups === undefined ? undefined : await SandboxCgroup.create(ctx.cgroups, spec.id, { memoryMB: spec.memoryMB, maxProcesses: ctx.maxProcesses });
+      cgroup = ctx.cgroups === undefined ? undefined : await SandboxCgroup.create(ctx.cgroups, spec.id, { memoryMB: spec.memoryLimitMB ?? spec.memoryMB, maxProcesses: ctx.maxProcesses });
     } catch (e) {
       throw new SandboxError("cgroup", spec.id, `cannot create the sandbox's cgroups: ${(e as Error).message}`, e);
     }
-    const plan = planJail({ spec, command: ctx.command, layers: ctx.layers, host: ctx.host, options: ctx.options, cgroupProcs: cgroup?.procsFiles ?? [] });
+    const plan = planJail({
+      spec,
+      command: ctx.command,
+      layers: ctx.layers,
+      host: ctx.host,
+      options: ctx.options,
+      cgroupProcs: cgroup?.procsFiles ?? [],
+      ...(ctx.optDir !== undefined ? { optDir: ctx.optDir } : {}),
+      ...(ctx.extraBinds !== undefined ? { extraBinds: ctx.extraBinds } : {}),
+    });
     let spawned;
     try {
       spawned = await spawnTree({ argv: plan.argv, env: {}, fds: plan.fds, onOutput });

@@ -21,6 +21,24 @@ test("runtime command: host paths for isolation none; language runtimes need run
   assert.equal(runtimeCommand("nodejs20.x", 128, { runtimeDir: undefined, taskDir: "/var/task" }), undefined);
 });
 
+test("runtime command: snapshot starts keep the heap flag V8 checks the blob against; nodejs only", () => {
+  assert.deepEqual(runtimeCommand("nodejs20.x", 128, SANDBOX_PATHS, { kind: "snapshot-restore", blob: "/var/snapshot/snapshot.blob" }), [
+    "/usr/bin/node",
+    "--max-old-space-size=108",
+    "--snapshot-blob",
+    "/var/snapshot/snapshot.blob",
+  ]);
+  assert.deepEqual(runtimeCommand("nodejs20.x", 1024, SANDBOX_PATHS, { kind: "snapshot-build", entry: "/var/snapshot/entry.cjs", blobOut: "/tmp/snapshot.blob" }), [
+    "/usr/bin/node",
+    "--max-old-space-size=870",
+    "--snapshot-blob",
+    "/tmp/snapshot.blob",
+    "--build-snapshot",
+    "/var/snapshot/entry.cjs",
+  ]);
+  assert.equal(runtimeCommand("python3.11", 128, SANDBOX_PATHS, { kind: "snapshot-restore", blob: "/b" }), undefined);
+});
+
 test("runtime command: Node's heap is capped at 85% of the memory size", () => {
   assert.equal(nodeHeapMB(128), 108);
   assert.equal(nodeHeapMB(1024), 870);

@@ -17,6 +17,14 @@ export interface RuntimePaths {
 
 export const SANDBOX_PATHS: RuntimePaths = { runtimeDir: "/var/runtime", taskDir: "/var/task" };
 
+/** Where a jail shows the snapshot files of SandboxSpec.startup. */
+export const SNAPSHOT_DIR_IN_SANDBOX = "/var/snapshot";
+export const SNAPSHOT_BLOB_IN_SANDBOX = "/var/snapshot/snapshot.blob";
+export const SNAPSHOT_ENTRY_IN_SANDBOX = "/var/snapshot/entry.cjs";
+
+/** SandboxSpec.startup with the paths as the runtime process sees them. */
+export type StartupPaths = { kind: "snapshot-restore"; blob: string } | { kind: "snapshot-build"; entry: string; blobOut: string };
+
 /** Heap cap for Node, in MB: 85% of the function's memory, never below 16 MB. */
 export const nodeHeapMB = (memoryMB: number): number => Math.max(16, Math.floor(memoryMB * NODE_HEAP_SHARE));
 
@@ -27,8 +35,17 @@ export const nodeHeapMB = (memoryMB: number): number => Math.max(16, Math.floor(
  *   nodejs20.x      -> /usr/bin/node --max-old-space-size=108 /var/runtime/nodejs/bootstrap.mjs   (128 MB)
  *   python3.11      -> /usr/bin/python3.11 -u /var/runtime/python/bootstrap.py
  *   provided.al2023 -> /var/task/bootstrap
+ *   nodejs20.x, snapshot-restore -> /usr/bin/node --max-old-space-size=108 --snapshot-blob /var/snapshot/snapshot.blob
+ *   nodejs20.x, snapshot-build   -> /usr/bin/node --max-old-space-size=108 --snapshot-blob /tmp/snapshot.blob --build-snapshot /var/snapshot/entry.cjs
+ *
+ * A startup other than the bootstrap exists for nodejs runtimes only (undefined otherwise).
  */
-export function runtimeCommand(runtime: RuntimeName, memoryMB: number, paths: RuntimePaths): string[] | undefined {
+export function runtimeCommand(runtime: RuntimeName, memoryMB: number, paths: RuntimePaths, startup?: StartupPaths): string[] | undefined {
+  if (startup !== undefined) {
+    if (!runtime.startsWith("nodejs")) return undefined;
+    const heap = `--max-old-space-size=${nodeHeapMB(memoryMB)}`;
+    return startup.kind === "snapshot-restore" ? [NODE_BIN, heap, "--snapshot-blob", startup.blob] : [NODE_BIN, heap, "--snapshot-blob", startup.blobOut, "--build-snapshot", startup.entry];
+  }
   switch (runtime) {
     case "nodejs20.x":
       return paths.runtimeDir === undefined ? undefined : [NODE_BIN, `--max-old-space-size=${nodeHeapMB(memoryMB)}`, join(paths.runtimeDir, "nodejs", "bootstrap.mjs")];

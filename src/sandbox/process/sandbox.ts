@@ -18,7 +18,7 @@ export class ProcessSandbox implements Sandbox {
   private constructor(
     readonly id: string,
     private tree: RuntimeTree,
-    private readonly spawnTree: TreeFactory,
+    private spawnTree: TreeFactory,
     private readonly events: SandboxEvents,
     private readonly teardown: () => Promise<void>,
   ) {
@@ -35,6 +35,14 @@ export class ProcessSandbox implements Sandbox {
       throw e;
     }
     return new ProcessSandbox(id, tree, spawnTree, events, teardown);
+  }
+
+  /**
+   * From now on, restarts spawn trees with `factory` (a pre-initialized sandbox, once specialized,
+   * restarts as a fresh spawn of its function). The running tree is left alone.
+   */
+  respawnWith(factory: TreeFactory): void {
+    this.spawnTree = factory;
   }
 
   get pid(): number | undefined {
