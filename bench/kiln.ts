@@ -2,7 +2,7 @@
  * Kiln under test: a fresh `kiln server` process in a scratch data dir, an SDK client for the
  * control plane, and the sandbox pids (the server's child processes) for memory accounting.
  */
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -16,6 +16,7 @@ import {
 } from "@aws-sdk/client-lambda";
 import type { Isolation } from "../src/base/index.js";
 import type { FunctionCode } from "./functions.js";
+import { childPids } from "./procfs.js";
 import { cleanEnv, startServerProcess, type ServerProcess } from "./server-process.js";
 import type { Credentials } from "./sigv4.js";
 
@@ -28,6 +29,8 @@ export interface KilnOptions {
   isolation: Isolation;
   /** KILN_KEEP_ALIVE_MS (default: the server's, 10 minutes). */
   keepAliveMs?: number;
+  /** Extra node flags for the server process (e.g. --cpu-prof). */
+  nodeArgs?: string[];
 }
 
 export interface Kiln {
@@ -51,7 +54,7 @@ export async function startKiln(o: KilnOptions): Promise<Kiln> {
   let server: ServerProcess;
   try {
     server = await startServerProcess({
-      argv: [process.execPath, CLI, "server", "--port", "0", "--data-dir", dataDir, "--isolation", o.isolation],
+      argv: [process.execPath, ...(o.nodeArgs ?? []), CLI, "server", "--port", "0", "--data-dir", dataDir, "--isolation", o.isolation],
       env,
       readyPattern: /listening on (http:\/\/\S+)/,
       timeoutMs: 30_000,
@@ -104,23 +107,5 @@ async function until(client: LambdaClient, name: string, done: (c: FunctionConfi
     if (failed(c)) throw new Error(`function ${name} failed: ${c.StateReasonCode ?? c.LastUpdateStatusReasonCode}: ${c.StateReason ?? c.LastUpdateStatusReason}`);
     if (Date.now() > deadline) throw new Error(`function ${name} did not settle within 60 s (${c.State}/${c.LastUpdateStatus})`);
     await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-/** Direct children of `pid`, from /proc/<pid>/task/<tid>/children. */
-export function childPids(pid: number): number[] {
-  try {
-    return readdirSync(`/proc/${pid}/task`).flatMap((tid) => {
-      try {
-        return readFileSync(`/proc/${pid}/task/${tid}/children`, "utf8")
-          .split(" ")
-          .filter((s) => s.trim() !== "")
-          .map(Number);
-      } catch {
-        return [];
-      }
-    });
-  } catch {
-    return [];
   }
 }

@@ -42,7 +42,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
         pipelining: 1,
         timeout: 30,
         method: "POST",
-        verifyBody: (body: string) => body.includes(expect),
+        verifyBody: (body) => String(body ?? "").includes(expect),
         requests: [
           {
             method: "POST",

@@ -41,10 +41,12 @@ export async function startServerProcess(o: ServerProcessOptions): Promise<Serve
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const ready = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${o.label} did not become ready within ${o.timeoutMs} ms:\n${tail}`)), o.timeoutMs);
+    let isReady = false;
     const onData = (d: Buffer): void => {
       tail = (tail + d.toString()).slice(-16_384);
-      const m = o.readyPattern.exec(tail);
+      const m = isReady ? null : o.readyPattern.exec(tail);
       if (m) {
+        isReady = true;
         clearTimeout(timer);
         resolve(m[1] ?? m[0]);
       }
