@@ -10,18 +10,17 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { CreateFunctionCommand, InvokeCommand, LambdaClient, waitUntilFunctionActiveV2 } from "@aws-sdk/client-lambda";
 import { zipFiles } from "../../src/artifacts/index.js";
 import { ROLE, ROOT_KEY } from "../support/kiln.js";
+import { exited, startServerProcess } from "../support/server-process.js";
 import { signedFetch } from "../support/signed-fetch.js";
 
-const MAIN = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
 const BEFORE_KILL = 1500;
 const TOTAL = 3000;
 const SENDERS = 16;
@@ -40,28 +39,10 @@ interface Server {
   client: LambdaClient;
 }
 
-function startServer(dataDir: string): Promise<Server> {
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    KILN_ROOT_ACCESS_KEY_ID: ROOT_KEY.accessKeyId,
-    KILN_ROOT_SECRET_ACCESS_KEY: ROOT_KEY.secretAccessKey,
-    KILN_LOG_LEVEL: "error",
-    KILN_ASYNC_POLLERS: "8",
-    ...(process.env.KILN_TEST_ISOLATION ? { KILN_ISOLATION: process.env.KILN_TEST_ISOLATION } : {}),
-  };
-  const child = spawn(process.execPath, [MAIN, "server", "--port", "0", "--data-dir", dataDir], { env, stdio: ["ignore", "pipe", "inherit"] });
-  return new Promise((resolve, reject) => {
-    let out = "";
-    child.stdout!.on("data", (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve({ child, url: m[1]!, client: new LambdaClient({ endpoint: m[1]!, region: "us-east-1", credentials: ROOT_KEY, maxAttempts: 1 }) });
-    });
-    child.once("exit", (code) => reject(new Error(`server exited early with ${code}: ${out}`)));
-  });
+async function startServer(dataDir: string): Promise<Server> {
+  const { child, url } = await startServerProcess(dataDir, { KILN_ASYNC_POLLERS: "8" });
+  return { child, url, client: new LambdaClient({ endpoint: url, region: "us-east-1", credentials: ROOT_KEY, maxAttempts: 1 }) };
 }
-
-const exited = (c: ChildProcess) => new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r(undefined) : c.once("exit", r)));
 
 /** Every "<n> <request id>" line the sandboxes of this data dir wrote. */
 function executions(dataDir: string): Array<{ n: number; requestId: string }> {

@@ -5,37 +5,16 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { CreateFunctionCommand, GetFunctionCommand, InvokeCommand, LambdaClient, waitUntilFunctionActiveV2 } from "@aws-sdk/client-lambda";
 import { zipFiles } from "../../src/artifacts/index.js";
 import { ROLE, ROOT_KEY } from "../support/kiln.js";
+import { startServerProcess } from "../support/server-process.js";
 
-const MAIN = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
-
-function startServer(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    KILN_ROOT_ACCESS_KEY_ID: ROOT_KEY.accessKeyId,
-    KILN_ROOT_SECRET_ACCESS_KEY: ROOT_KEY.secretAccessKey,
-    KILN_LOG_LEVEL: "warn",
-    ...(process.env.KILN_TEST_ISOLATION ? { KILN_ISOLATION: process.env.KILN_TEST_ISOLATION } : {}),
-  };
-  const child = spawn(process.execPath, [MAIN, "server", "--port", "0", "--data-dir", dataDir], { env, stdio: ["ignore", "pipe", "inherit"] });
-  return new Promise((resolve, reject) => {
-    let out = "";
-    child.stdout!.on("data", (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve({ child, url: m[1]! });
-    });
-    child.once("exit", (code) => reject(new Error(`server exited early with ${code}: ${out}`)));
-  });
-}
+const startServer = (dataDir: string) => startServerProcess(dataDir, { KILN_LOG_LEVEL: "warn" });
 
 test("kill -9 during a burst of creates: every acknowledged function survives, the database is intact", async () => {
   const dataDir = mkdtempSync(join(tmpdir(), "kiln-crash-"));
