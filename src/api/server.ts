@@ -43,6 +43,8 @@ export interface ApiDeps {
   log: Logger;
   /** Extra readiness check for /healthz. */
   ready(): boolean;
+  /** Diagnostics for root: the worker's pre-initialized sandbox pool (GET /kiln/2026-01-01/pool). */
+  poolStats?(): unknown;
 }
 
 export class ApiServer {
@@ -103,7 +105,8 @@ export class ApiServer {
         maxBody: MAX_INVOKE_REQUEST_BYTES,
         tooLarge: () => new KilnError("RequestEntityTooLargeException", `Request must be smaller than ${MAX_INVOKE_REQUEST_BYTES} bytes for the InvokeFunction operation`),
       })
-      .add("POST", "/kiln/2026-01-01/accounts", { ...small(async (ctx) => this.createAccount(ctx)), rootOnly: true });
+      .add("POST", "/kiln/2026-01-01/accounts", { ...small(async (ctx) => this.createAccount(ctx)), rootOnly: true })
+      .add("GET", "/kiln/2026-01-01/pool", { ...small(async () => ({ status: 200, json: d.poolStats?.() ?? { enabled: false } })), rootOnly: true });
     addReleaseRoutes(this.router, small, { registry: d.registry, region: d.region, provisioned: d.frontend.provisioned });
     this.server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 15 * 60_000 }, (req, res) => void this.handle(req, res));
   }
