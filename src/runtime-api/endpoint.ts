@@ -10,7 +10,7 @@
  * Kiln-private: a pre-initialized sandbox's runtime boots with no function and asks
  * `GET /kiln/2025-01-01/specialization` (SPECIALIZATION_PATH), which blocks until the worker calls
  * `specialize()`: the answer is the function's environment (JSON `{"env": {...}}`), the moment to
- * load its handler. The path answers once, and only on endpoints created with `{ pooled: true }`;
+ * load its handler; for Kiln's exec launcher also the command to exec (`"argv": [...]`). The path answers once, and only on endpoints created with `{ pooled: true }`;
  * everywhere else, and for a second ask, it is 404 like any unknown path.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -94,14 +94,15 @@ export class RuntimeApiEndpoint {
   }
 
   /**
-   * Answers the pooled runtime's specialization request with `env` (now, or as soon as it asks).
+   * Answers the pooled runtime's specialization request with `env` (and, for the exec launcher, the
+   * `argv` to exec), now or as soon as it asks.
    * Resolves once the answer is written; rejects when this endpoint is not pooled, was already
    * specialized, or the runtime's request went away.
    */
-  specialize(env: Record<string, string>): Promise<void> {
+  specialize(env: Record<string, string>, argv?: string[]): Promise<void> {
     const s = this.specialization;
     if (s === undefined || s.body !== undefined) return Promise.reject(new Error("this Runtime API endpoint cannot be specialized (again)"));
-    s.body = Buffer.from(JSON.stringify({ env }));
+    s.body = Buffer.from(JSON.stringify(argv ? { env, argv } : { env }));
     if (s.state === "parked" && s.res) return this.answerSpecialization(s.res);
     return Promise.resolve();
   }

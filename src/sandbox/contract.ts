@@ -52,6 +52,13 @@ export interface PooledSandboxSpec extends Omit<SandboxSpec, "codeDir" | "layerD
   taskDir: string;
   /** Empty host directory private to this sandbox, bound read-only at /opt. */
   optDir: string;
+  /**
+   * Run Kiln's exec launcher (runtimesDir/launcher/launch.py) instead of the runtime: it waits for
+   * its specialization and exec()s the command it is given (SnapStart restores). `snapshotDir`, an
+   * empty host directory private to the sandbox, is bound read-only at /var/snapshot and receives
+   * the snapshot at specialization.
+   */
+  launcher?: { snapshotDir: string };
 }
 
 export interface Specialization {
@@ -61,6 +68,8 @@ export interface Specialization {
   layerDirs: string[];
   /** The function's environment, as a fresh spawn would get it in SandboxSpec.env. */
   env: Record<string, string>;
+  /** Launcher sandboxes: the snapshot the function restores from (host path). */
+  snapshotBlob?: string;
 }
 
 export interface SpecializationResult {
@@ -70,6 +79,8 @@ export interface SpecializationResult {
   files: number;
   /** How many of the files had to be copied instead of hard-linked. */
   copied: number;
+  /** Launcher sandboxes: the command the launcher must exec (as the sandbox sees it). */
+  argv?: string[];
 }
 
 export interface PooledSandbox extends Sandbox {

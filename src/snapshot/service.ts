@@ -14,7 +14,9 @@
  *      the blob does not load;
  *   5. store the blob as `<dir>/<snapshotId>.blob` (root-owned, 0644; bound read-only into restores).
  * Every outcome is a result, never an exception the caller must map: a version whose snapshot
- * failed still publishes and runs, with the reason in its configuration.
+ * failed still publishes and runs, with the reason in its configuration. Restores are the worker's:
+ * `node --snapshot-blob` in a fresh jail, or exec()ed by a pre-initialized launcher jail (pool kind
+ * "snapstart").
  *
  * Known caveats: the snapshot holds what init computed from the environment and the clock at
  * PublishVersion (as on Lambda: use after-restore hooks for what must be fresh); stack traces name

@@ -239,6 +239,7 @@ export async function startStandalone(config: ServerConfig, opts: StandaloneOpti
     zipPath: (sha) => code.zipPath(sha),
     log: createLogger("api"),
     ready: () => ready,
+    poolStats: () => ({ enabled: worker.poolStats() !== undefined, environments: worker.environmentCount, ...worker.poolStats() }),
   });
   await registry.recover();
   await frontend.recover();

@@ -163,7 +163,7 @@ export class Worker {
 
   async createEnvironment(id: string, configKey: string, spec: EnvironmentSpec): Promise<void> {
     const decision = poolDecision({ runtime: spec.runtime, userEnv: spec.environment, snapshot: spec.snapshotBlob !== undefined });
-    const pooled = decision.pooled ? this.pool?.take(decision.runtime, spec.memoryMB) : undefined;
+    const pooled = decision.pooled ? this.pool?.take(decision.kind, spec.memoryMB) : undefined;
     if (pooled) {
       try {
         return await this.adopt(id, configKey, spec, pooled);
@@ -230,8 +230,13 @@ export class Worker {
     pooled.route(this.sandboxEvents(id, env));
     this.host(id, configKey, spec, env, { dir: pooled.dir, socketDir: pooled.socketDir, sandboxId: pooled.id, pooled: true });
     try {
-      const placed = await pooled.sandbox!.specialize({ codeDir: spec.codeDir, layerDirs: spec.layerDirs, env: functionEnv });
-      await pooled.endpoint.specialize(placed.env);
+      const placed = await pooled.sandbox!.specialize({
+        codeDir: spec.codeDir,
+        layerDirs: spec.layerDirs,
+        env: functionEnv,
+        ...(spec.snapshotBlob !== undefined ? { snapshotBlob: spec.snapshotBlob } : {}),
+      });
+      await pooled.endpoint.specialize(placed.env, placed.argv);
       if (spec.initializationType === "provisioned-concurrency") await env.initialize();
     } catch (e) {
       await this.destroyEnvironment(id);

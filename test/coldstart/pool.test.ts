@@ -133,7 +133,7 @@ describe("cold starts from the pool", () => {
       const freshLimits = hostLimits(freshEnv.sandboxId);
       await recycle(name);
       await k.kiln.worker.poolFilled();
-      assert.ok(k.kiln.worker.poolStats()!.classes.some((x) => x.runtime === runtime && x.memoryMB === 256 && x.idle >= 1), "the miss made the pool boot a 256 MB sandbox");
+      assert.ok(k.kiln.worker.poolStats()!.classes.some((x) => x.kind === runtime && x.memoryMB === 256 && x.idle >= 1), "the miss made the pool boot a 256 MB sandbox");
       const pooled = await invoke(c, name);
       const pooledEnv = hosted(environmentOf(pooled.body.env.AWS_LAMBDA_LOG_STREAM_NAME));
       assert.equal(pooledEnv.pooled, true, "the second cold start came from the pool");

@@ -104,7 +104,23 @@ export const handler = async (e) => {
     assert.equal(new Set(bodies.map((b) => b.env.stream)).size, 3);
     const envs = k.kiln.worker.environments().filter((e) => e.configKey.endsWith("/snappy"));
     assert.equal(envs.length, 3);
-    assert.ok(envs.every((e) => !e.pooled), "restores never take a pre-initialized sandbox");
+
+    // Those restores made demand for the SnapStart launcher pool: the next ones come from it.
+    await k.kiln.worker.poolFilled();
+    const hits = k.kiln.worker.poolStats()!.hits;
+    const more = await Promise.all([1, 2, 3, 4, 5].map(() => invoke("snappy", "1", { wait: 500 })));
+    const fresh = more.filter((r) => /Restore Duration/.test(r.log));
+    assert.ok(fresh.length >= 2, "the three warm environments were busy: new ones were restored");
+    assert.ok(k.kiln.worker.poolStats()!.hits - hits >= 1, "restores took pre-initialized launcher sandboxes");
+    assert.ok(k.kiln.worker.environments().some((e) => e.configKey.endsWith("/snappy") && e.pooled));
+    const all = [...bodies, ...fresh.map((r) => r.body)];
+    for (const b of fresh.map((r) => r.body)) {
+      assert.deepEqual(b.initAt, bodies[0].initAt, "a pooled restore runs the same snapshot");
+      assert.equal(b.env.type, "snap-start");
+      assert.equal(b.env.greeting, "hi");
+    }
+    for (const field of ["r", "u", "b", "i", "g"]) assert.equal(new Set(all.map((b) => b.now[field])).size, all.length, `${field}: distinct in every clone, pooled or not`);
+    assert.equal(new Set(all.map((b) => b.restored.u)).size, all.length);
 
     const plain = await invoke("snappy", undefined, {});
     assert.match(plain.log, /Init Duration/);

@@ -25,8 +25,17 @@ import { validateSpec, type HostView, type JailOptions } from "./jail.js";
 import { jailedTreeFactory } from "./jailed.js";
 import { resolveOptions, type ProcessDriverOptions, type ResolvedOptions } from "./options.js";
 import { plainEnv, plainTreeFactory } from "./plain.js";
-import { placeLayers, placeTree } from "./place.js";
-import { runtimeCommand, SANDBOX_PATHS, SNAPSHOT_BLOB_IN_SANDBOX, SNAPSHOT_ENTRY_IN_SANDBOX, type RuntimePaths, type StartupPaths } from "./runtime-command.js";
+import { placeLayers, placeOne, placeTree } from "./place.js";
+import {
+  launcherCommand,
+  runtimeCommand,
+  SANDBOX_PATHS,
+  SNAPSHOT_BLOB_IN_SANDBOX,
+  SNAPSHOT_DIR_IN_SANDBOX,
+  SNAPSHOT_ENTRY_IN_SANDBOX,
+  type RuntimePaths,
+  type StartupPaths,
+} from "./runtime-command.js";
 import { ProcessSandbox } from "./sandbox.js";
 import type { TreeFactory } from "./tree.js";
 
@@ -59,21 +68,30 @@ function plainStartup(spec: SandboxSpec): StartupPaths | undefined {
 
 /** A fresh spawn's spec for a pooled sandbox: its own task dir as the code, no layer binds (its opt dir is bound whole). */
 const pooledAsSpec = (spec: PooledSandboxSpec): SandboxSpec => {
-  const { taskDir, optDir, ...rest } = spec;
+  const { taskDir, optDir, launcher, ...rest } = spec;
   void optDir;
+  void launcher;
   return { ...rest, codeDir: taskDir, layerDirs: [] };
 };
 
+/** The launcher's argv, or the misconfiguration that prevents it. */
+function launcherFor(spec: SandboxSpec, runtimeDir: string | undefined): string[] {
+  const argv = launcherCommand(runtimeDir);
+  if (argv === undefined) throw new SandboxError("misconfigured", spec.id, "the exec launcher needs the driver's runtimesDir, which is not set");
+  return argv;
+}
+
 /**
  * A pooled sandbox: the ProcessSandbox running its boot tree, plus specialize(), which places the
- * function, has restarts spawn `functionTree(env)` from then on, and answers the env the waiting
- * runtime must adopt.
+ * function (and, for a launcher sandbox, its snapshot), has restarts spawn `functionTree(env)` from
+ * then on, and answers the env the waiting runtime must adopt (and the argv a launcher must exec).
  */
 function pooledSandbox(
   sandbox: ProcessSandbox,
   spec: PooledSandboxSpec,
   functionTree: (env: Record<string, string>) => TreeFactory,
   runtimeEnv: (env: Record<string, string>) => Record<string, string>,
+  launch?: { argv: string[] },
 ): PooledSandbox {
   let specialized = false;
   return Object.assign(sandbox, {
@@ -82,13 +100,18 @@ function pooledSandbox(
       specialized = true;
       try {
         validateSpec({ ...pooledAsSpec(spec), env: s.env });
+        if ((spec.launcher !== undefined) !== (s.snapshotBlob !== undefined)) throw new TypeError("a launcher sandbox takes a snapshot, and only a launcher sandbox does");
       } catch (e) {
         throw new SandboxError("misconfigured", spec.id, (e as Error).message, e);
       }
-      const [code, layers] = await Promise.all([placeTree(s.codeDir, spec.taskDir), readLayers(s.layerDirs).then((l) => placeLayers(l, spec.optDir))]);
+      const [code, layers, blob] = await Promise.all([
+        placeTree(s.codeDir, spec.taskDir),
+        readLayers(s.layerDirs).then((l) => placeLayers(l, spec.optDir)),
+        spec.launcher && s.snapshotBlob ? placeOne(s.snapshotBlob, join(spec.launcher.snapshotDir, SNAPSHOT_BLOB_NAME)) : { files: 0, copied: 0 },
+      ]);
       const env = runtimeEnv(s.env);
       sandbox.respawnWith(functionTree(env));
-      return { env, files: code.files + layers.files, copied: code.copied + layers.copied };
+      return { env, files: code.files + layers.files + blob.files, copied: code.copied + layers.copied + blob.copied, ...(launch ? { argv: launch.argv } : {}) };
     },
   });
 }
@@ -151,13 +174,17 @@ function jailedDriver(o: ResolvedOptions): SandboxDriver {
     },
     async createPooled(pooled: PooledSandboxSpec, events: SandboxEvents): Promise<PooledSandbox> {
       const spec = pooledAsSpec(pooled);
-      const command = commandFor(spec, sandboxPaths);
       validate(spec);
+      const snapshotDir = pooled.launcher?.snapshotDir;
+      // A launcher sandbox boots the launcher; the function then runs from its snapshot, in /var/snapshot.
+      const restore = snapshotDir !== undefined ? commandFor(spec, sandboxPaths, { kind: "snapshot-restore", blob: SNAPSHOT_BLOB_IN_SANDBOX }) : undefined;
+      const boot = snapshotDir !== undefined ? launcherFor(spec, sandboxPaths.runtimeDir) : commandFor(spec, sandboxPaths);
+      const binds: Array<[string, string]> = snapshotDir !== undefined ? [[snapshotDir, SNAPSHOT_DIR_IN_SANDBOX]] : [];
       const [host] = await Promise.all([readHost(), isRoot ? handOver(spec, o.uid, o.gid, o) : undefined, isRoot ? chown(pooled.optDir, o.uid, o.gid) : undefined]);
-      const tree = (env: Record<string, string>): TreeFactory =>
-        jailedTreeFactory({ spec: { ...spec, env }, command, layers: [], host, options, cgroups, maxProcesses: o.maxProcesses, optDir: pooled.optDir });
-      const sandbox = await ProcessSandbox.start(spec.id, tree(spec.env), events);
-      return pooledSandbox(sandbox, pooled, tree, (env) => env);
+      const tree = (env: Record<string, string>, command: string[]): TreeFactory =>
+        jailedTreeFactory({ spec: { ...spec, env }, command, layers: [], host, options, cgroups, maxProcesses: o.maxProcesses, optDir: pooled.optDir, extraBinds: binds });
+      const sandbox = await ProcessSandbox.start(spec.id, tree(spec.env, boot), events);
+      return pooledSandbox(sandbox, pooled, (env) => tree(env, restore ?? boot), (env) => env, restore ? { argv: restore } : undefined);
     },
   };
 
@@ -190,12 +217,15 @@ function plainDriver(o: ResolvedOptions): SandboxDriver {
     },
     async createPooled(pooled: PooledSandboxSpec, events: SandboxEvents): Promise<PooledSandbox> {
       const spec = pooledAsSpec(pooled);
-      const command = commandFor(spec, { runtimeDir: o.runtimesDir, taskDir: spec.codeDir });
+      const paths = { runtimeDir: o.runtimesDir, taskDir: spec.codeDir };
+      const snapshotDir = pooled.launcher?.snapshotDir;
+      const restore = snapshotDir !== undefined ? commandFor(spec, paths, { kind: "snapshot-restore", blob: join(snapshotDir, SNAPSHOT_BLOB_NAME) }) : undefined;
+      const boot = snapshotDir !== undefined ? launcherFor(spec, o.runtimesDir) : commandFor(spec, paths);
       const bridge = await openLoopbackBridge(spec.runtimeApiSocket);
       const runtimeEnv = (env: Record<string, string>): Record<string, string> => plainEnv({ ...spec, env }, bridge.address, o.runtimesDir);
-      const tree = (env: Record<string, string>): TreeFactory => plainTreeFactory(spec, command, env);
-      const sandbox = await ProcessSandbox.start(spec.id, tree(runtimeEnv(spec.env)), events, () => bridge.close());
-      return pooledSandbox(sandbox, pooled, tree, runtimeEnv);
+      const tree = (env: Record<string, string>, command: string[]): TreeFactory => plainTreeFactory(spec, command, env);
+      const sandbox = await ProcessSandbox.start(spec.id, tree(runtimeEnv(spec.env), boot), events, () => bridge.close());
+      return pooledSandbox(sandbox, pooled, (env) => tree(env, restore ?? boot), runtimeEnv, restore ? { argv: restore } : undefined);
     },
   };
 }

@@ -60,6 +60,13 @@ async function placeChildren(srcDir: string, dstDir: string, placed: Placed): Pr
   await Promise.all(names.map((name) => placeEntry(join(srcDir, name), join(dstDir, name), placed)));
 }
 
+/** Places one file (a snapshot blob) at `dst`. */
+export async function placeOne(src: string, dst: string): Promise<Placed> {
+  const placed: Placed = { files: 0, copied: 0 };
+  await placeFile(src, dst, placed);
+  return placed;
+}
+
 /** Places the contents of `srcDir` into the existing, empty directory `dstDir`. */
 export async function placeTree(srcDir: string, dstDir: string): Promise<Placed> {
   const placed: Placed = { files: 0, copied: 0 };

@@ -22,6 +22,11 @@ export const SNAPSHOT_DIR_IN_SANDBOX = "/var/snapshot";
 export const SNAPSHOT_BLOB_IN_SANDBOX = "/var/snapshot/snapshot.blob";
 export const SNAPSHOT_ENTRY_IN_SANDBOX = "/var/snapshot/entry.cjs";
 
+/** Kiln's exec launcher (PooledSandboxSpec.launcher): isolated Python, no site, the launcher script. */
+export function launcherCommand(runtimeDir: string | undefined): string[] | undefined {
+  return runtimeDir === undefined ? undefined : [PYTHON_BIN, "-I", "-S", join(runtimeDir, "launcher", "launch.py")];
+}
+
 /** SandboxSpec.startup with the paths as the runtime process sees them. */
 export type StartupPaths = { kind: "snapshot-restore"; blob: string } | { kind: "snapshot-build"; entry: string; blobOut: string };
 

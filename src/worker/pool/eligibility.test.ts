@@ -3,13 +3,13 @@ import assert from "node:assert/strict";
 import { poolDecision, startupVariables } from "./eligibility.js";
 
 test("pool eligibility: ordinary functions of nodejs20.x and python3.11 are pooled", () => {
-  assert.deepEqual(poolDecision({ runtime: "nodejs20.x", userEnv: { TABLE: "t", NODEJS_THING: "x" }, snapshot: false }), { pooled: true, runtime: "nodejs20.x" });
-  assert.deepEqual(poolDecision({ runtime: "python3.11", userEnv: {}, snapshot: false }), { pooled: true, runtime: "python3.11" });
+  assert.deepEqual(poolDecision({ runtime: "nodejs20.x", userEnv: { TABLE: "t", NODEJS_THING: "x" }, snapshot: false }), { pooled: true, kind: "nodejs20.x" });
+  assert.deepEqual(poolDecision({ runtime: "python3.11", userEnv: {}, snapshot: false }), { pooled: true, kind: "python3.11" });
 });
 
-test("pool eligibility: custom runtimes and snapshot restores never are", () => {
+test("pool eligibility: custom runtimes are not; SnapStart restores use the exec launcher, whatever their variables", () => {
   assert.deepEqual(poolDecision({ runtime: "provided.al2023", userEnv: {}, snapshot: false }), { pooled: false, why: "runtime" });
-  assert.deepEqual(poolDecision({ runtime: "nodejs20.x", userEnv: {}, snapshot: true }), { pooled: false, why: "snapshot" });
+  assert.deepEqual(poolDecision({ runtime: "nodejs20.x", userEnv: { NODE_OPTIONS: "--no-deprecation" }, snapshot: true }), { pooled: true, kind: "snapstart" });
 });
 
 test("pool eligibility: a variable the runtime reads at process start forces a fresh spawn", () => {

@@ -18,11 +18,16 @@
  *
  * Such functions get a fresh spawn, which is always exact. Only runtimes whose bootstrap can wait
  * for a function are pooled: nodejs20.x and python3.11 (a provided.* bootstrap IS the function).
- * SnapStart restores start from their snapshot, never from the pool.
  *
- * Worked example: nodejs20.x with {TABLE: "t"} -> pooled; with {NODE_OPTIONS: "--enable-source-maps"}
- * -> fresh spawn (blockers ["NODE_OPTIONS"]); python3.11 with {NODE_OPTIONS: "x"} -> pooled (Python
- * never reads it).
+ * SnapStart restores have a pool kind of their own, "snapstart": jails whose launcher waits for the
+ * specialization and then exec()s `node --snapshot-blob` with the function's environment, so the
+ * restored process starts exactly as a fresh one would (nothing is read before exec): every
+ * SnapStart cold start may use one.
+ *
+ * Worked example: nodejs20.x with {TABLE: "t"} -> pooled (kind nodejs20.x); with {NODE_OPTIONS:
+ * "--enable-source-maps"} -> fresh spawn (blockers ["NODE_OPTIONS"]); python3.11 with
+ * {NODE_OPTIONS: "x"} -> pooled (Python never reads it); a SnapStart restore with {NODE_OPTIONS:
+ * "x"} -> pooled, kind snapstart (its node starts after the exec, with that environment).
  */
 import type { RuntimeName } from "../../sandbox/index.js";
 
@@ -30,6 +35,10 @@ export const POOLED_RUNTIMES = ["nodejs20.x", "python3.11"] as const satisfies r
 export type PooledRuntime = (typeof POOLED_RUNTIMES)[number];
 
 export const isPooledRuntime = (r: RuntimeName): r is PooledRuntime => (POOLED_RUNTIMES as readonly string[]).includes(r);
+
+/** What a pooled sandbox was booted for: a runtime waiting for its function, or the SnapStart launcher. */
+export type PoolKind = PooledRuntime | "snapstart";
+export const POOL_KINDS: readonly PoolKind[] = [...POOLED_RUNTIMES, "snapstart"];
 
 const EVERY_RUNTIME = [/^LD_/, /^MALLOC_/, /^GLIBC_TUNABLES$/, /^LC_/, /^LANGUAGE$/, /^OPENSSL_/, /^SSL_CERT_/];
 const READ_AT_START: Record<PooledRuntime, RegExp[]> = {
@@ -45,12 +54,12 @@ export function startupVariables(runtime: PooledRuntime, userEnv: Record<string,
     .sort();
 }
 
-export type PoolDecision = { pooled: true; runtime: PooledRuntime } | { pooled: false; why: "runtime" | "snapshot" | "variables"; variables?: string[] };
+export type PoolDecision = { pooled: true; kind: PoolKind } | { pooled: false; why: "runtime" | "variables"; variables?: string[] };
 
-/** Whether a cold start may take a pre-initialized sandbox. */
+/** Whether a cold start may take a pre-initialized sandbox, and of which kind. */
 export function poolDecision(input: { runtime: RuntimeName; userEnv: Record<string, string>; snapshot: boolean }): PoolDecision {
+  if (input.snapshot) return { pooled: true, kind: "snapstart" };
   if (!isPooledRuntime(input.runtime)) return { pooled: false, why: "runtime" };
-  if (input.snapshot) return { pooled: false, why: "snapshot" };
   const variables = startupVariables(input.runtime, input.userEnv);
-  return variables.length > 0 ? { pooled: false, why: "variables", variables } : { pooled: true, runtime: input.runtime };
+  return variables.length > 0 ? { pooled: false, why: "variables", variables } : { pooled: true, kind: input.runtime };
 }

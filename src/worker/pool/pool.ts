@@ -1,8 +1,10 @@
 /**
  * The worker's pool of pre-initialized sandboxes ("zygotes", as in SOCK; Fission's pools): per pool
- * class (runtime, memory size), jailed sandboxes whose runtime has booted with no function and waits
+ * class (kind, memory size), jailed sandboxes whose runtime has booted with no function and waits
  * on its Runtime API for one. A cold start takes one (take()), and the worker specializes it for
- * good; the pool never gets a sandbox back.
+ * good; the pool never gets a sandbox back. Kind "snapstart" boots Kiln's exec launcher instead of a
+ * runtime (for SnapStart restores; kept only on demand), with a third private directory that
+ * receives the snapshot.
  *
  * Sizing is sizing.ts's decision over the cold starts recorded here (hits and misses) and the
  * memory free on the host; this file only carries it out: boot what is missing (at most
@@ -20,7 +22,7 @@ import { shortId, type Clock, type Logger } from "../../base/index.js";
 import { RuntimeApiEndpoint } from "../../runtime-api/index.js";
 import type { PooledSandbox, SandboxDriver, SandboxEvents, SandboxExit } from "../../sandbox/index.js";
 import { poolBootEnvironment } from "../variables.js";
-import { POOLED_RUNTIMES, type PooledRuntime } from "./eligibility.js";
+import { POOL_KINDS, type PoolKind } from "./eligibility.js";
 import { poolTargets, type ColdStart, type PoolSizingConfig, type PoolTarget } from "./sizing.js";
 
 /** Boots in flight at once, over all classes. */
@@ -37,9 +39,9 @@ export type PooledState = "booting" | "idle" | "taken" | "dead";
 /** One pre-initialized sandbox. After take(), everything here belongs to the caller. */
 export interface PooledEntry {
   readonly id: string;
-  readonly runtime: PooledRuntime;
+  readonly kind: PoolKind;
   readonly memoryMB: number;
-  /** The sandbox's own directory (tmp/, task/, opt/) under the sandboxes dir. */
+  /** The sandbox's own directory (tmp/, task/, opt/, and snapshot/ for kind snapstart) under the sandboxes dir. */
   readonly dir: string;
   /** The directory holding its Runtime API socket. */
   readonly socketDir: string;
@@ -66,7 +68,7 @@ export interface PoolOptions {
 }
 
 export interface PoolClassStats {
-  runtime: PooledRuntime;
+  kind: PoolKind;
   memoryMB: number;
   target: number;
   idle: number;
@@ -102,14 +104,14 @@ export class SandboxPool {
   private timer: NodeJS.Timeout | undefined;
   private scheduled = false;
   private closed = false;
-  private readonly runtimes: PooledRuntime[];
+  private readonly kinds: PoolKind[];
 
   constructor(private readonly opts: PoolOptions) {
-    this.runtimes = opts.driver.createPooled === undefined ? [] : [...POOLED_RUNTIMES];
+    this.kinds = opts.driver.createPooled === undefined ? [] : [...POOL_KINDS];
   }
 
   get enabled(): boolean {
-    return this.opts.config.max > 0 && this.runtimes.length > 0;
+    return this.opts.config.max > 0 && this.kinds.length > 0;
   }
 
   start(): void {
@@ -123,12 +125,12 @@ export class SandboxPool {
    * A cold start of this class: the oldest idle sandbox, now the caller's (a hit), or undefined
    * (a miss). Either way the cold start counts toward the class's demand and a refill is scheduled.
    */
-  take(runtime: PooledRuntime, memoryMB: number): PooledEntry | undefined {
+  take(kind: PoolKind, memoryMB: number): PooledEntry | undefined {
     if (!this.enabled) return undefined;
-    this.coldStarts.push({ at: this.opts.clock.now(), runtime, memoryMB });
+    this.coldStarts.push({ at: this.opts.clock.now(), kind, memoryMB });
     let oldest: PooledEntry | undefined;
     for (const e of this.entries.values()) {
-      if (e.state === "idle" && e.runtime === runtime && e.memoryMB === memoryMB && e.endpoint.awaitingSpecialization && (!oldest || e.bootedAt < oldest.bootedAt)) oldest = e;
+      if (e.state === "idle" && e.kind === kind && e.memoryMB === memoryMB && e.endpoint.awaitingSpecialization && (!oldest || e.bootedAt < oldest.bootedAt)) oldest = e;
     }
     if (oldest) {
       oldest.state = "taken";
@@ -143,16 +145,16 @@ export class SandboxPool {
 
   stats(): PoolStats {
     const classes = new Map<string, PoolClassStats>();
-    const get = (runtime: PooledRuntime, memoryMB: number): PoolClassStats => {
-      const k = classKey(runtime, memoryMB);
+    const get = (kind: PoolKind, memoryMB: number): PoolClassStats => {
+      const k = classKey(kind, memoryMB);
       let c = classes.get(k);
-      if (!c) classes.set(k, (c = { runtime, memoryMB, target: 0, idle: 0, booting: 0 }));
+      if (!c) classes.set(k, (c = { kind, memoryMB, target: 0, idle: 0, booting: 0 }));
       return c;
     };
-    for (const t of this.targets) get(t.runtime, t.memoryMB).target = t.target;
+    for (const t of this.targets) get(t.kind, t.memoryMB).target = t.target;
     for (const e of this.entries.values()) {
-      if (e.state === "idle") get(e.runtime, e.memoryMB).idle++;
-      else if (e.state === "booting") get(e.runtime, e.memoryMB).booting++;
+      if (e.state === "idle") get(e.kind, e.memoryMB).idle++;
+      else if (e.state === "booting") get(e.kind, e.memoryMB).booting++;
     }
     return { hits: this.hits, misses: this.misses, classes: [...classes.values()] };
   }
@@ -192,12 +194,12 @@ export class SandboxPool {
     while (this.coldStarts.length > 0 && this.coldStarts[0]!.at <= horizon) this.coldStarts.shift();
     const freeMemoryMB = Math.min(this.opts.workerFreeMemoryMB(), await hostAvailableMB());
     if (this.closed) return;
-    this.targets = poolTargets({ now, coldStarts: this.coldStarts, freeMemoryMB, runtimes: this.runtimes }, this.opts.config);
-    const wanted = new Map(this.targets.map((t) => [classKey(t.runtime, t.memoryMB), t]));
+    this.targets = poolTargets({ now, coldStarts: this.coldStarts, freeMemoryMB, kinds: this.kinds, floorless: ["snapstart"] }, this.opts.config);
+    const wanted = new Map(this.targets.map((t) => [classKey(t.kind, t.memoryMB), t]));
     // Trim: idle sandboxes of classes over target (or no longer wanted), oldest first.
     const byClass = new Map<string, PooledEntry[]>();
     for (const e of this.entries.values()) {
-      const k = classKey(e.runtime, e.memoryMB);
+      const k = classKey(e.kind, e.memoryMB);
       byClass.set(k, [...(byClass.get(k) ?? []), e]);
     }
     for (const [k, list] of byClass) {
@@ -211,17 +213,18 @@ export class SandboxPool {
     }
     // Refill, classes in the order sizing ranked them.
     for (const t of this.targets) {
-      const k = classKey(t.runtime, t.memoryMB);
+      const k = classKey(t.kind, t.memoryMB);
       if ((this.backoffUntil.get(k) ?? 0) > now) continue;
       let have = (byClass.get(k) ?? []).filter((e) => this.entries.has(e.id) && (e.state === "idle" || e.state === "booting")).length;
       while (have < t.target && this.booting < MAX_CONCURRENT_BOOTS) {
         have++;
-        void this.boot(t.runtime, t.memoryMB);
+        void this.boot(t.kind, t.memoryMB);
       }
     }
   }
 
-  private async boot(runtime: PooledRuntime, memoryMB: number): Promise<void> {
+  private async boot(kind: PoolKind, memoryMB: number): Promise<void> {
+    const runtime = kind === "snapstart" ? "nodejs20.x" : kind;
     this.booting++;
     const id = `pool-${shortId()}`;
     const dir = join(this.opts.sandboxesDir, id);
@@ -237,7 +240,7 @@ export class SandboxPool {
     );
     const entry: PooledEntry = {
       id,
-      runtime,
+      kind,
       memoryMB,
       dir,
       socketDir,
@@ -256,13 +259,13 @@ export class SandboxPool {
         parked(); // a booting sandbox: boot() sees `exited` and cleans up
         if (entry.state === "idle" && this.entries.get(id) === entry) {
           this.entries.delete(id);
-          this.opts.log.warn("a pre-initialized sandbox died while idle", { sandbox: id, runtime, code: exit.code, signal: exit.signal });
+          this.opts.log.warn("a pre-initialized sandbox died while idle", { sandbox: id, kind, code: exit.code, signal: exit.signal });
           void this.destroy(entry).then(() => this.schedule());
         }
       },
     };
     try {
-      await this.prepareDirs(dir, socketDir);
+      await this.prepareDirs(dir, socketDir, kind === "snapstart");
       await endpoint.listen();
       const uid = this.opts.sandboxUid;
       if (uid !== undefined && process.getuid?.() === 0) await chown(endpoint.socketPath, uid, this.opts.sandboxGid ?? uid);
@@ -272,6 +275,7 @@ export class SandboxPool {
           runtime,
           taskDir: join(dir, "task"),
           optDir: join(dir, "opt"),
+          ...(kind === "snapstart" ? { launcher: { snapshotDir: join(dir, "snapshot") } } : {}),
           tmpDir: join(dir, "tmp"),
           env: poolBootEnvironment(runtime),
           memoryMB,
@@ -288,8 +292,8 @@ export class SandboxPool {
     } catch (e) {
       if (this.entries.get(id) === entry) this.entries.delete(id);
       if (!this.closed && entry.state === "booting") {
-        this.backoffUntil.set(classKey(runtime, memoryMB), this.opts.clock.now() + BOOT_BACKOFF_MS);
-        this.opts.log.warn("booting a pre-initialized sandbox failed", { runtime, memoryMB, error: (e as Error).message });
+        this.backoffUntil.set(classKey(kind, memoryMB), this.opts.clock.now() + BOOT_BACKOFF_MS);
+        this.opts.log.warn("booting a pre-initialized sandbox failed", { kind, memoryMB, error: (e as Error).message });
       }
       entry.state = "dead";
       await this.destroy(entry);
@@ -299,15 +303,11 @@ export class SandboxPool {
     }
   }
 
-  private async prepareDirs(dir: string, socketDir: string): Promise<void> {
+  private async prepareDirs(dir: string, socketDir: string, launcher: boolean): Promise<void> {
     await mkdir(dir, { mode: 0o711 });
-    await Promise.all([
-      mkdir(join(dir, "tmp"), { mode: 0o700 }),
-      mkdir(join(dir, "task"), { mode: 0o755 }),
-      mkdir(join(dir, "opt"), { mode: 0o755 }),
-      mkdir(socketDir, { recursive: true, mode: 0o700 }),
-    ]);
-    await Promise.all([chmod(join(dir, "task"), 0o755), chmod(join(dir, "opt"), 0o755)]);
+    const shared = ["task", "opt", ...(launcher ? ["snapshot"] : [])];
+    await Promise.all([mkdir(join(dir, "tmp"), { mode: 0o700 }), mkdir(socketDir, { recursive: true, mode: 0o700 }), ...shared.map((d) => mkdir(join(dir, d), { mode: 0o755 }))]);
+    await Promise.all(shared.map((d) => chmod(join(dir, d), 0o755)));
     const uid = this.opts.sandboxUid;
     const gid = this.opts.sandboxGid ?? uid;
     if (uid !== undefined && gid !== undefined && process.getuid?.() === 0) await Promise.all([chown(socketDir, uid, gid), chown(join(dir, "tmp"), uid, gid)]);

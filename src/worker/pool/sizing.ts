@@ -1,10 +1,11 @@
 /**
- * How many pre-initialized sandboxes to keep, per runtime and memory size. Pure: the pool calls it
- * with the cold starts it saw and the memory it may use, and boots or trims to the answer.
+ * How many pre-initialized sandboxes to keep, per kind (a runtime, or the SnapStart launcher) and
+ * memory size. Pure: the pool calls it with the cold starts it saw and the memory it may use, and
+ * boots or trims to the answer.
  *
- * A pool class is (runtime, memory size): Node's heap cap (--max-old-space-size) is fixed when the
+ * A pool class is (kind, memory size): Node's heap cap (--max-old-space-size) is fixed when the
  * process starts and the memory cgroup is created with the sandbox, so a pooled sandbox is booted
- * for one memory size and gives exactly a fresh spawn's limits.
+ * for one memory size and gives exactly a fresh spawn's limits. ("Runtime" below means kind.)
  *
  * Algorithm:
  *   1. Demand of a class = its burst rate: the most cold starts that fell within any one `burstMs`
@@ -12,7 +13,7 @@
  *      misses both count: they are the cold starts the pool should have served.
  *   2. Floor: each runtime keeps `min` sandboxes of its busiest class (most cold starts in the
  *      window; ties: higher demand, later last start, smaller memory), or of `defaultMemoryMB`
- *      when it had none. A class wants max(demand, floor).
+ *      when it had none; `floorless` kinds have no floor. A class wants max(demand, floor).
  *   3. Ceiling: per runtime, classes are served in order of want (then smaller memory) until the
  *      runtime's total reaches `max`. `max` = 0 disables the pool.
  *   4. Memory: every pooled sandbox may grow to its memory size once specialized, so the targets
@@ -37,7 +38,7 @@
  * per second keeps about N pooled, enough when a refill takes under a second). Every pooled
  * sandbox is charged its full memory size although an idle one uses ~10-45 MB: conservative.
  */
-import type { PooledRuntime } from "./eligibility.js";
+import type { PoolKind } from "./eligibility.js";
 
 export interface PoolSizingConfig {
   /** Pooled sandboxes each runtime keeps without demand (0: only on demand). */
@@ -60,12 +61,12 @@ export const DEFAULT_POOL_RESERVE_MB = 512;
 
 export interface ColdStart {
   at: number;
-  runtime: PooledRuntime;
+  kind: PoolKind;
   memoryMB: number;
 }
 
 export interface PoolTarget {
-  runtime: PooledRuntime;
+  kind: PoolKind;
   memoryMB: number;
   target: number;
 }
@@ -75,11 +76,14 @@ export interface SizingInput {
   coldStarts: readonly ColdStart[];
   /** Memory that sandboxes may still use on this host (worker capacity and the kernel's MemAvailable, whichever is less). */
   freeMemoryMB: number;
-  runtimes: readonly PooledRuntime[];
+  /** The kinds to size (a runtime, or "snapstart"). */
+  kinds: readonly PoolKind[];
+  /** Kinds kept only on demand, without the floor (the SnapStart launcher: most servers have no SnapStart function). */
+  floorless?: readonly PoolKind[];
 }
 
 interface ClassState {
-  runtime: PooledRuntime;
+  kind: PoolKind;
   memoryMB: number;
   starts: number[];
   demand: number;
@@ -102,28 +106,28 @@ const byWantThenMemory = (a: ClassState, b: ClassState): number => b.want - a.wa
 export function poolTargets(input: SizingInput, config: PoolSizingConfig): PoolTarget[] {
   if (config.max <= 0) return [];
   const classes = new Map<string, ClassState>();
-  const classOf = (runtime: PooledRuntime, memoryMB: number): ClassState => {
-    const key = `${runtime}/${memoryMB}`;
+  const classOf = (kind: PoolKind, memoryMB: number): ClassState => {
+    const key = `${kind}/${memoryMB}`;
     let c = classes.get(key);
-    if (!c) classes.set(key, (c = { runtime, memoryMB, starts: [], demand: 0, want: 0, target: 0 }));
+    if (!c) classes.set(key, (c = { kind, memoryMB, starts: [], demand: 0, want: 0, target: 0 }));
     return c;
   };
   for (const cs of input.coldStarts) {
-    if (input.now - cs.at < config.windowMs && cs.at <= input.now && input.runtimes.includes(cs.runtime)) classOf(cs.runtime, cs.memoryMB).starts.push(cs.at);
+    if (input.now - cs.at < config.windowMs && cs.at <= input.now && input.kinds.includes(cs.kind)) classOf(cs.kind, cs.memoryMB).starts.push(cs.at);
   }
   for (const c of classes.values()) {
     c.starts.sort((a, b) => a - b);
     c.demand = c.want = burstDemand(c.starts, config.burstMs);
   }
-  for (const runtime of input.runtimes) {
-    const own = [...classes.values()].filter((c) => c.runtime === runtime);
-    if (config.min > 0) {
+  for (const kind of input.kinds) {
+    const own = [...classes.values()].filter((c) => c.kind === kind);
+    if (config.min > 0 && !input.floorless?.includes(kind)) {
       const busiest = own.sort((a, b) => b.starts.length - a.starts.length || b.demand - a.demand || b.starts.at(-1)! - a.starts.at(-1)! || a.memoryMB - b.memoryMB)[0];
-      const floorClass = busiest ?? classOf(runtime, config.defaultMemoryMB);
+      const floorClass = busiest ?? classOf(kind, config.defaultMemoryMB);
       floorClass.want = Math.max(floorClass.want, config.min);
     }
     let left = config.max;
-    for (const c of [...classes.values()].filter((x) => x.runtime === runtime).sort(byWantThenMemory)) {
+    for (const c of [...classes.values()].filter((x) => x.kind === kind).sort(byWantThenMemory)) {
       c.target = Math.min(c.want, left);
       left -= c.target;
     }
@@ -139,5 +143,5 @@ export function poolTargets(input: SizingInput, config: PoolSizingConfig): PoolT
       admitted.set(c, (admitted.get(c) ?? 0) + 1);
     }
   }
-  return ordered.map((c) => ({ runtime: c.runtime, memoryMB: c.memoryMB, target: admitted.get(c) ?? 0 }));
+  return ordered.map((c) => ({ kind: c.kind, memoryMB: c.memoryMB, target: admitted.get(c) ?? 0 }));
 }
