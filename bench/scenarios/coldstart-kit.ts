@@ -73,7 +73,7 @@ export interface ColdAnswer {
 export interface BenchKiln {
   url: string;
   client: LambdaClient;
-  deploy(name: string, runtime: string, handler: string, zip: Buffer, extra?: { memoryMB?: number; snapStart?: boolean }): Promise<void>;
+  deploy(name: string, runtime: string, handler: string, zip: Buffer, extra?: { memoryMB?: number; snapStart?: boolean; environment?: Record<string, string> }): Promise<void>;
   /** A changed environment variable: the next invoke of $LATEST needs a new environment. */
   newConfiguration(name: string, generation: number): Promise<void>;
   /** PublishVersion, waiting until the version is Active (its SnapStart snapshot made). */
@@ -137,6 +137,7 @@ export async function startBenchKiln(o: { isolation: Isolation; nodeArgs?: strin
           MemorySize: extra.memoryMB ?? 128,
           Timeout: 60,
           ...(extra.snapStart ? { SnapStart: { ApplyOn: "PublishedVersions" } } : {}),
+          ...(extra.environment ? { Environment: { Variables: extra.environment } } : {}),
         }),
       );
       await until(name, undefined, (c) => c.State === "Active");

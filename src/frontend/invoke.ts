@@ -141,7 +141,9 @@ export class FrontendInvokeService {
       logGroup: rec.logGroup,
       region: this.opts.region,
       ...(initializationType === "provisioned-concurrency" ? { initializationType } : {}),
-      ...(rec.snapStartStatus?.snapshotId !== undefined && this.opts.snapshotBlob ? { snapshotBlob: this.opts.snapshotBlob(rec.snapStartStatus.snapshotId) } : {}),
+      ...(rec.snapStartStatus?.snapshotId !== undefined && this.opts.snapshotBlob
+        ? { snapshot: { id: rec.snapStartStatus.snapshotId, blob: this.opts.snapshotBlob(rec.snapStartStatus.snapshotId) } }
+        : {}),
     };
   }
 

@@ -59,6 +59,12 @@ export interface PooledSandboxSpec extends Omit<SandboxSpec, "codeDir" | "layerD
    * the snapshot at specialization.
    */
   launcher?: { snapshotDir: string };
+  /**
+   * Boot the runtime from this snapshot (host path; bound read-only at /var/snapshot/snapshot.blob):
+   * a sandbox pre-restored for the one version the snapshot belongs to. The snapshot's main waits
+   * for its specialization (the environment) before the after-restore hooks and the first invoke.
+   */
+  restore?: { blob: string };
 }
 
 export interface Specialization {

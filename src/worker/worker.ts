@@ -37,8 +37,8 @@ export interface EnvironmentSpec {
   environment: Record<string, string>;
   logGroup: string;
   region: string;
-  /** SnapStart: host path of the version's snapshot; cold starts restore from it instead of running init. */
-  snapshotBlob?: string;
+  /** SnapStart: the version's snapshot (id, host path of the blob); cold starts restore from it instead of running init. */
+  snapshot?: { id: string; blob: string };
   /** "provisioned-concurrency": initialize before the environment is handed out (default "on-demand"). */
   initializationType?: "on-demand" | "provisioned-concurrency";
 }
@@ -162,8 +162,8 @@ export class Worker {
   }
 
   async createEnvironment(id: string, configKey: string, spec: EnvironmentSpec): Promise<void> {
-    const decision = poolDecision({ runtime: spec.runtime, userEnv: spec.environment, snapshot: spec.snapshotBlob !== undefined });
-    const pooled = decision.pooled ? this.pool?.take(decision.kind, spec.memoryMB) : undefined;
+    const decision = poolDecision({ runtime: spec.runtime, userEnv: spec.environment, snapshotId: spec.snapshot?.id });
+    const pooled = decision.pooled ? this.pool?.take(decision.kinds, spec.memoryMB, spec.snapshot?.blob) : undefined;
     if (pooled) {
       try {
         return await this.adopt(id, configKey, spec, pooled);
@@ -186,7 +186,7 @@ export class Worker {
       logGroup: spec.logGroup,
       logStream: stream,
       user: spec.environment,
-      ...(spec.snapshotBlob !== undefined ? { initializationType: "snap-start" as const } : spec.initializationType ? { initializationType: spec.initializationType } : {}),
+      ...(spec.snapshot !== undefined ? { initializationType: "snap-start" as const } : spec.initializationType ? { initializationType: spec.initializationType } : {}),
     });
     return { stream, env };
   }
@@ -217,7 +217,7 @@ export class Worker {
       memoryMB: spec.memoryMB,
       clock: this.opts.clock,
       initTimeoutMs: this.opts.initTimeoutMs ?? 10_000,
-      restored: spec.snapshotBlob !== undefined,
+      restored: spec.snapshot !== undefined,
       writeLog: (lines: Array<{ timestamp: number; message: string }>) => this.opts.logs.append(spec.accountId, spec.logGroup, stream, lines),
     };
   }
@@ -234,7 +234,7 @@ export class Worker {
         codeDir: spec.codeDir,
         layerDirs: spec.layerDirs,
         env: functionEnv,
-        ...(spec.snapshotBlob !== undefined ? { snapshotBlob: spec.snapshotBlob } : {}),
+        ...(pooled.kind === "snapstart" && spec.snapshot !== undefined ? { snapshotBlob: spec.snapshot.blob } : {}),
       });
       await pooled.endpoint.specialize(placed.env, placed.argv);
       if (spec.initializationType === "provisioned-concurrency") await env.initialize();
@@ -270,7 +270,7 @@ export class Worker {
           memoryMB: spec.memoryMB,
           runtimeApiSocket: env.endpoint.socketPath,
           env: functionEnv,
-          ...(spec.snapshotBlob !== undefined ? { startup: { kind: "snapshot-restore" as const, blob: spec.snapshotBlob } } : {}),
+          ...(spec.snapshot !== undefined ? { startup: { kind: "snapshot-restore" as const, blob: spec.snapshot.blob } } : {}),
         },
         this.sandboxEvents(id, env),
       );

@@ -105,13 +105,13 @@ export const handler = async (e) => {
     const envs = k.kiln.worker.environments().filter((e) => e.configKey.endsWith("/snappy"));
     assert.equal(envs.length, 3);
 
-    // Those restores made demand for the SnapStart launcher pool: the next ones come from it.
+    // Those restores made demand for sandboxes restored ahead from this snapshot: the next ones come from them.
     await k.kiln.worker.poolFilled();
     const hits = k.kiln.worker.poolStats()!.hits;
     const more = await Promise.all([1, 2, 3, 4, 5].map(() => invoke("snappy", "1", { wait: 500 })));
     const fresh = more.filter((r) => /Restore Duration/.test(r.log));
     assert.ok(fresh.length >= 2, "the three warm environments were busy: new ones were restored");
-    assert.ok(k.kiln.worker.poolStats()!.hits - hits >= 1, "restores took pre-initialized launcher sandboxes");
+    assert.ok(k.kiln.worker.poolStats()!.hits - hits >= 1, "restores took sandboxes restored ahead of them");
     assert.ok(k.kiln.worker.environments().some((e) => e.configKey.endsWith("/snappy") && e.pooled));
     const all = [...bodies, ...fresh.map((r) => r.body)];
     for (const b of fresh.map((r) => r.body)) {
@@ -126,6 +126,35 @@ export const handler = async (e) => {
     assert.match(plain.log, /Init Duration/);
     assert.equal(plain.body.initAt.type, "on-demand");
     assert.equal(plain.body.restored, null);
+  });
+
+  test("a version whose variables Node reads at start restores through the exec launcher, with those variables in effect", async () => {
+    await k.deploy(
+      "snap-opts",
+      "nodejs20.x",
+      "index.handler",
+      {
+        "index.js": `exports.handler = async (e) => { if (e.wait) await new Promise((r) => setTimeout(r, e.wait));
+  return { id: process.env.AWS_LAMBDA_LOG_STREAM_NAME, noDeprecation: process.noDeprecation === true, options: process.env.NODE_OPTIONS, environ: require("node:fs").readFileSync("/proc/self/environ", "utf8").split("\\0").filter(Boolean).sort() }; };`,
+      },
+      { ...SNAP, Environment: { Variables: { NODE_OPTIONS: "--no-deprecation" } } },
+    );
+    assert.equal((await publish("snap-opts")).active.SnapStart?.OptimizationStatus, "On");
+    const first = await invoke("snap-opts", "1", { wait: 300 });
+    assert.match(first.log, /Restore Duration/);
+    await k.kiln.worker.poolFilled();
+    assert.ok(k.kiln.worker.poolStats()!.classes.some((c) => c.kind === "snapstart" && c.idle >= 1), "demand for the launcher kind");
+    const hits = k.kiln.worker.poolStats()!.hits;
+    const pair = await Promise.all([invoke("snap-opts", "1", { wait: 300 }), invoke("snap-opts", "1", { wait: 300 })]);
+    assert.ok(k.kiln.worker.poolStats()!.hits > hits, "a launcher sandbox served the second environment");
+    assert.equal(new Set(pair.map((r) => r.body.id)).size, 2, "two environments, one of them new");
+    for (const r of [first, ...pair]) {
+      assert.equal(r.error, undefined, JSON.stringify(r.body));
+      assert.equal(r.body.noDeprecation, true, "NODE_OPTIONS reached Node: the launcher exec()ed it with the function's environment");
+      assert.equal(r.body.options, "--no-deprecation");
+      assert.ok(r.body.environ.includes("AWS_LAMBDA_INITIALIZATION_TYPE=snap-start"));
+      assert.ok(!r.body.environ.some((v: string) => v.startsWith("_KILN")), "/proc/self/environ is the function's: nothing of the boot environment");
+    }
   });
 
   test("PublishVersion with SnapStart on functions that cannot be snapshotted still publishes, and says why", async () => {

@@ -15,7 +15,10 @@
  * calls restored(): restore uniqueness (uniqueness.mjs), connect to the Runtime API (node:http is
  * loaded now: Node 20 cannot hold it in a snapshot), run the after-restore hooks (a failure is the
  * environment's init error), then serve invocations exactly as bootstrap.mjs does. Kiln's trial
- * restore at publish sets _KILN_SNAPSHOT_CHECK and stops right after connecting.
+ * restore at publish sets _KILN_SNAPSHOT_CHECK and stops right after connecting. A sandbox Kiln
+ * restores ahead of demand (pool kind "restored:<snapshot>") starts with _KILN_AWAIT_SPECIALIZATION:
+ * it restores, then waits for the Kiln-private specialization (the environment of the cold start
+ * it serves, as bootstrap.mjs does) before the hooks run.
  *
  * Differences from a plain start: process.argv has no script path (argv[1] is absent); stack
  * traces name the bundle (/var/snapshot/entry.cjs) instead of the function's files.
@@ -83,10 +86,18 @@ function restored(handler) {
   const runtime = new Runtime(client);
   runtime.installProcessHandlers();
   if (process.env._KILN_SNAPSHOT_CHECK) process.exit(0);
-  void runtime
-    .init(async () => {
+  void (async () => {
+    if (process.env._KILN_AWAIT_SPECIALIZATION) {
+      // Pre-restored ahead of a cold start: become the environment Kiln assigns this sandbox to.
+      const { env } = await client.specialization();
+      for (const key of Object.keys(process.env)) delete process.env[key];
+      Object.assign(process.env, env);
+      process.chdir(env.LAMBDA_TASK_ROOT ?? "/var/task");
+    }
+    const h = await runtime.init(async () => {
       await runAfterRestore();
       return handler;
-    })
-    .then((h) => runtime.loop(h));
+    });
+    await runtime.loop(h);
+  })();
 }

@@ -68,9 +68,10 @@ function plainStartup(spec: SandboxSpec): StartupPaths | undefined {
 
 /** A fresh spawn's spec for a pooled sandbox: its own task dir as the code, no layer binds (its opt dir is bound whole). */
 const pooledAsSpec = (spec: PooledSandboxSpec): SandboxSpec => {
-  const { taskDir, optDir, launcher, ...rest } = spec;
+  const { taskDir, optDir, launcher, restore, ...rest } = spec;
   void optDir;
   void launcher;
+  void restore;
   return { ...rest, codeDir: taskDir, layerDirs: [] };
 };
 
@@ -176,15 +177,16 @@ function jailedDriver(o: ResolvedOptions): SandboxDriver {
       const spec = pooledAsSpec(pooled);
       validate(spec);
       const snapshotDir = pooled.launcher?.snapshotDir;
-      // A launcher sandbox boots the launcher; the function then runs from its snapshot, in /var/snapshot.
-      const restore = snapshotDir !== undefined ? commandFor(spec, sandboxPaths, { kind: "snapshot-restore", blob: SNAPSHOT_BLOB_IN_SANDBOX }) : undefined;
-      const boot = snapshotDir !== undefined ? launcherFor(spec, sandboxPaths.runtimeDir) : commandFor(spec, sandboxPaths);
-      const binds: Array<[string, string]> = snapshotDir !== undefined ? [[snapshotDir, SNAPSHOT_DIR_IN_SANDBOX]] : [];
+      // A launcher sandbox boots the launcher, then the function runs from the snapshot placed in
+      // /var/snapshot; a pre-restored one boots from its version's snapshot, bound there directly.
+      const restore = snapshotDir !== undefined || pooled.restore ? commandFor(spec, sandboxPaths, { kind: "snapshot-restore", blob: SNAPSHOT_BLOB_IN_SANDBOX }) : undefined;
+      const boot = snapshotDir !== undefined ? launcherFor(spec, sandboxPaths.runtimeDir) : (restore ?? commandFor(spec, sandboxPaths));
+      const binds: Array<[string, string]> = snapshotDir !== undefined ? [[snapshotDir, SNAPSHOT_DIR_IN_SANDBOX]] : pooled.restore ? [[pooled.restore.blob, SNAPSHOT_BLOB_IN_SANDBOX]] : [];
       const [host] = await Promise.all([readHost(), isRoot ? handOver(spec, o.uid, o.gid, o) : undefined, isRoot ? chown(pooled.optDir, o.uid, o.gid) : undefined]);
       const tree = (env: Record<string, string>, command: string[]): TreeFactory =>
         jailedTreeFactory({ spec: { ...spec, env }, command, layers: [], host, options, cgroups, maxProcesses: o.maxProcesses, optDir: pooled.optDir, extraBinds: binds });
       const sandbox = await ProcessSandbox.start(spec.id, tree(spec.env, boot), events);
-      return pooledSandbox(sandbox, pooled, (env) => tree(env, restore ?? boot), (env) => env, restore ? { argv: restore } : undefined);
+      return pooledSandbox(sandbox, pooled, (env) => tree(env, restore ?? boot), (env) => env, snapshotDir !== undefined && restore ? { argv: restore } : undefined);
     },
   };
 
@@ -219,13 +221,14 @@ function plainDriver(o: ResolvedOptions): SandboxDriver {
       const spec = pooledAsSpec(pooled);
       const paths = { runtimeDir: o.runtimesDir, taskDir: spec.codeDir };
       const snapshotDir = pooled.launcher?.snapshotDir;
-      const restore = snapshotDir !== undefined ? commandFor(spec, paths, { kind: "snapshot-restore", blob: join(snapshotDir, SNAPSHOT_BLOB_NAME) }) : undefined;
-      const boot = snapshotDir !== undefined ? launcherFor(spec, o.runtimesDir) : commandFor(spec, paths);
+      const blob = snapshotDir !== undefined ? join(snapshotDir, SNAPSHOT_BLOB_NAME) : pooled.restore?.blob;
+      const restore = blob !== undefined ? commandFor(spec, paths, { kind: "snapshot-restore", blob }) : undefined;
+      const boot = snapshotDir !== undefined ? launcherFor(spec, o.runtimesDir) : (restore ?? commandFor(spec, paths));
       const bridge = await openLoopbackBridge(spec.runtimeApiSocket);
       const runtimeEnv = (env: Record<string, string>): Record<string, string> => plainEnv({ ...spec, env }, bridge.address, o.runtimesDir);
       const tree = (env: Record<string, string>, command: string[]): TreeFactory => plainTreeFactory(spec, command, env);
       const sandbox = await ProcessSandbox.start(spec.id, tree(runtimeEnv(spec.env), boot), events, () => bridge.close());
-      return pooledSandbox(sandbox, pooled, (env) => tree(env, restore ?? boot), runtimeEnv, restore ? { argv: restore } : undefined);
+      return pooledSandbox(sandbox, pooled, (env) => tree(env, restore ?? boot), runtimeEnv, snapshotDir !== undefined && restore ? { argv: restore } : undefined);
     },
   };
 }

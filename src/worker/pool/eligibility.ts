@@ -19,15 +19,20 @@
  * Such functions get a fresh spawn, which is always exact. Only runtimes whose bootstrap can wait
  * for a function are pooled: nodejs20.x and python3.11 (a provided.* bootstrap IS the function).
  *
- * SnapStart restores have a pool kind of their own, "snapstart": jails whose launcher waits for the
- * specialization and then exec()s `node --snapshot-blob` with the function's environment, so the
- * restored process starts exactly as a fresh one would (nothing is read before exec): every
- * SnapStart cold start may use one.
+ * SnapStart restores have two pool kinds of their own:
+ *   - "restored:<snapshot id>": sandboxes restored ahead of demand from one version's snapshot,
+ *     waiting (like a pooled runtime) for the environment of the cold start they serve; the same
+ *     start-up variable rule applies, as Node started before the function's environment was known;
+ *   - "snapstart": jails whose launcher waits for the specialization and then exec()s
+ *     `node --snapshot-blob` with the function's environment, so the restored process starts exactly
+ *     as a fresh one would (nothing is read before exec): every SnapStart cold start may use one.
+ * A SnapStart cold start tries them in that order.
  *
  * Worked example: nodejs20.x with {TABLE: "t"} -> pooled (kind nodejs20.x); with {NODE_OPTIONS:
  * "--enable-source-maps"} -> fresh spawn (blockers ["NODE_OPTIONS"]); python3.11 with
- * {NODE_OPTIONS: "x"} -> pooled (Python never reads it); a SnapStart restore with {NODE_OPTIONS:
- * "x"} -> pooled, kind snapstart (its node starts after the exec, with that environment).
+ * {NODE_OPTIONS: "x"} -> pooled (Python never reads it); a SnapStart restore of snapshot s ->
+ * kinds [restored:s, snapstart]; with {NODE_OPTIONS: "x"} -> [snapstart] only (its node starts
+ * after the exec, with that environment).
  */
 import type { RuntimeName } from "../../sandbox/index.js";
 
@@ -36,9 +41,12 @@ export type PooledRuntime = (typeof POOLED_RUNTIMES)[number];
 
 export const isPooledRuntime = (r: RuntimeName): r is PooledRuntime => (POOLED_RUNTIMES as readonly string[]).includes(r);
 
-/** What a pooled sandbox was booted for: a runtime waiting for its function, or the SnapStart launcher. */
-export type PoolKind = PooledRuntime | "snapstart";
+/** What a pooled sandbox was booted for: a runtime waiting for its function, the SnapStart launcher, or one version's snapshot. */
+export type PoolKind = PooledRuntime | "snapstart" | `restored:${string}`;
+/** The kinds every pool has (restored kinds come and go with demand). */
 export const POOL_KINDS: readonly PoolKind[] = [...POOLED_RUNTIMES, "snapstart"];
+export const restoredKind = (snapshotId: string): PoolKind => `restored:${snapshotId}`;
+export const isRestoredKind = (k: PoolKind): k is `restored:${string}` => k.startsWith("restored:");
 
 const EVERY_RUNTIME = [/^LD_/, /^MALLOC_/, /^GLIBC_TUNABLES$/, /^LC_/, /^LANGUAGE$/, /^OPENSSL_/, /^SSL_CERT_/];
 const READ_AT_START: Record<PooledRuntime, RegExp[]> = {
@@ -54,12 +62,13 @@ export function startupVariables(runtime: PooledRuntime, userEnv: Record<string,
     .sort();
 }
 
-export type PoolDecision = { pooled: true; kind: PoolKind } | { pooled: false; why: "runtime" | "variables"; variables?: string[] };
+/** Pool kinds a cold start may take a sandbox of, in order of preference (the first is its demand). */
+export type PoolDecision = { pooled: true; kinds: PoolKind[] } | { pooled: false; why: "runtime" | "variables"; variables?: string[] };
 
-/** Whether a cold start may take a pre-initialized sandbox, and of which kind. */
-export function poolDecision(input: { runtime: RuntimeName; userEnv: Record<string, string>; snapshot: boolean }): PoolDecision {
-  if (input.snapshot) return { pooled: true, kind: "snapstart" };
+/** Whether a cold start may take a pre-initialized sandbox, and of which kinds. */
+export function poolDecision(input: { runtime: RuntimeName; userEnv: Record<string, string>; snapshotId?: string | undefined }): PoolDecision {
+  const variables = isPooledRuntime(input.runtime) ? startupVariables(input.runtime, input.userEnv) : [];
+  if (input.snapshotId !== undefined) return { pooled: true, kinds: variables.length > 0 ? ["snapstart"] : [restoredKind(input.snapshotId), "snapstart"] };
   if (!isPooledRuntime(input.runtime)) return { pooled: false, why: "runtime" };
-  const variables = startupVariables(input.runtime, input.userEnv);
-  return variables.length > 0 ? { pooled: false, why: "variables", variables } : { pooled: true, kind: input.runtime };
+  return variables.length > 0 ? { pooled: false, why: "variables", variables } : { pooled: true, kinds: [input.runtime] };
 }

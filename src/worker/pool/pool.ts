@@ -4,7 +4,8 @@
  * on its Runtime API for one. A cold start takes one (take()), and the worker specializes it for
  * good; the pool never gets a sandbox back. Kind "snapstart" boots Kiln's exec launcher instead of a
  * runtime (for SnapStart restores; kept only on demand), with a third private directory that
- * receives the snapshot.
+ * receives the snapshot; kind "restored:<snapshot>" boots Node from one version's snapshot ahead of
+ * that version's cold starts (on demand only; it exists while the version has cold starts).
  *
  * Sizing is sizing.ts's decision over the cold starts recorded here (hits and misses) and the
  * memory free on the host; this file only carries it out: boot what is missing (at most
@@ -22,7 +23,7 @@ import { shortId, type Clock, type Logger } from "../../base/index.js";
 import { RuntimeApiEndpoint } from "../../runtime-api/index.js";
 import type { PooledSandbox, SandboxDriver, SandboxEvents, SandboxExit } from "../../sandbox/index.js";
 import { poolBootEnvironment } from "../variables.js";
-import { POOL_KINDS, type PoolKind } from "./eligibility.js";
+import { POOL_KINDS, isRestoredKind, type PoolKind } from "./eligibility.js";
 import { poolTargets, type ColdStart, type PoolSizingConfig, type PoolTarget } from "./sizing.js";
 
 /** Boots in flight at once, over all classes. */
@@ -97,6 +98,8 @@ export class SandboxPool {
   private readonly entries = new Map<string, PooledEntry>();
   private readonly coldStarts: ColdStart[] = [];
   private readonly backoffUntil = new Map<string, number>();
+  /** The snapshot each restored kind boots from (learnt from the cold starts that want one). */
+  private readonly restoreBlobs = new Map<PoolKind, string>();
   private targets: PoolTarget[] = [];
   private booting = 0;
   private hits = 0;
@@ -122,25 +125,32 @@ export class SandboxPool {
   }
 
   /**
-   * A cold start of this class: the oldest idle sandbox, now the caller's (a hit), or undefined
-   * (a miss). Either way the cold start counts toward the class's demand and a refill is scheduled.
+   * A cold start that may use any of `kinds` (in order): the oldest idle sandbox of the first kind
+   * that has one, now the caller's (a hit), or undefined (a miss). The cold start counts toward the
+   * demand of the first kind, and a refill is scheduled. `restoreBlob`: the snapshot a restored
+   * kind among `kinds` boots from.
    */
-  take(kind: PoolKind, memoryMB: number): PooledEntry | undefined {
-    if (!this.enabled) return undefined;
-    this.coldStarts.push({ at: this.opts.clock.now(), kind, memoryMB });
-    let oldest: PooledEntry | undefined;
-    for (const e of this.entries.values()) {
-      if (e.state === "idle" && e.kind === kind && e.memoryMB === memoryMB && e.endpoint.awaitingSpecialization && (!oldest || e.bootedAt < oldest.bootedAt)) oldest = e;
+  take(kinds: readonly PoolKind[], memoryMB: number, restoreBlob?: string): PooledEntry | undefined {
+    const demand = kinds[0];
+    if (!this.enabled || demand === undefined) return undefined;
+    this.coldStarts.push({ at: this.opts.clock.now(), kind: demand, memoryMB });
+    for (const k of kinds) if (isRestoredKind(k) && restoreBlob !== undefined) this.restoreBlobs.set(k, restoreBlob);
+    let found: PooledEntry | undefined;
+    for (const kind of kinds) {
+      for (const e of this.entries.values()) {
+        if (e.state === "idle" && e.kind === kind && e.memoryMB === memoryMB && e.endpoint.awaitingSpecialization && (!found || e.bootedAt < found.bootedAt)) found = e;
+      }
+      if (found) break;
     }
-    if (oldest) {
-      oldest.state = "taken";
-      this.entries.delete(oldest.id);
+    if (found) {
+      found.state = "taken";
+      this.entries.delete(found.id);
       this.hits++;
     } else {
       this.misses++;
     }
     this.schedule();
-    return oldest;
+    return found;
   }
 
   stats(): PoolStats {
@@ -194,7 +204,10 @@ export class SandboxPool {
     while (this.coldStarts.length > 0 && this.coldStarts[0]!.at <= horizon) this.coldStarts.shift();
     const freeMemoryMB = Math.min(this.opts.workerFreeMemoryMB(), await hostAvailableMB());
     if (this.closed) return;
-    this.targets = poolTargets({ now, coldStarts: this.coldStarts, freeMemoryMB, kinds: this.kinds, floorless: ["snapstart"] }, this.opts.config);
+    // Restored kinds exist while their version has cold starts in the window (and a snapshot to boot from).
+    for (const k of [...this.restoreBlobs.keys()]) if (!this.coldStarts.some((c) => c.kind === k)) this.restoreBlobs.delete(k);
+    const restored = [...this.restoreBlobs.keys()];
+    this.targets = poolTargets({ now, coldStarts: this.coldStarts, freeMemoryMB, kinds: [...this.kinds, ...restored], floorless: ["snapstart", ...restored] }, this.opts.config);
     const wanted = new Map(this.targets.map((t) => [classKey(t.kind, t.memoryMB), t]));
     // Trim: idle sandboxes of classes over target (or no longer wanted), oldest first.
     const byClass = new Map<string, PooledEntry[]>();
@@ -224,7 +237,9 @@ export class SandboxPool {
   }
 
   private async boot(kind: PoolKind, memoryMB: number): Promise<void> {
-    const runtime = kind === "snapstart" ? "nodejs20.x" : kind;
+    const runtime = kind === "snapstart" || isRestoredKind(kind) ? "nodejs20.x" : kind;
+    const restoreBlob = isRestoredKind(kind) ? this.restoreBlobs.get(kind) : undefined;
+    if (isRestoredKind(kind) && restoreBlob === undefined) return;
     this.booting++;
     const id = `pool-${shortId()}`;
     const dir = join(this.opts.sandboxesDir, id);
@@ -276,6 +291,7 @@ export class SandboxPool {
           taskDir: join(dir, "task"),
           optDir: join(dir, "opt"),
           ...(kind === "snapstart" ? { launcher: { snapshotDir: join(dir, "snapshot") } } : {}),
+          ...(restoreBlob !== undefined ? { restore: { blob: restoreBlob } } : {}),
           tmpDir: join(dir, "tmp"),
           env: poolBootEnvironment(runtime),
           memoryMB,
