@@ -16,7 +16,7 @@ import {
 } from "@aws-sdk/client-lambda";
 import type { Isolation } from "../src/base/index.js";
 import type { FunctionCode } from "./functions.js";
-import { childPids } from "./procfs.js";
+import { childPids, treeCpuMs } from "./procfs.js";
 import { cleanEnv, startServerProcess, type ServerProcess } from "./server-process.js";
 import type { Credentials } from "./sigv4.js";
 
@@ -31,6 +31,8 @@ export interface KilnOptions {
   keepAliveMs?: number;
   /** Extra node flags for the server process (e.g. --cpu-prof). */
   nodeArgs?: string[];
+  /** Extra server environment, e.g. { KILN_POOL_MAX: "0" } (no pre-initialized sandboxes). */
+  env?: Record<string, string>;
 }
 
 export interface Kiln {
@@ -42,8 +44,11 @@ export interface Kiln {
   deploy(name: string, code: FunctionCode, extra?: { memoryMB?: number; timeoutS?: number }): Promise<void>;
   /** A new configuration (a changed environment variable): its first invoke needs a new environment. */
   newConfiguration(name: string, generation: number): Promise<void>;
-  /** Host pids of the sandboxes (the server's child processes). */
+  /** Host pids of the sandboxes (the server's child processes): environments and pre-initialized ones. */
   sandboxPids(): number[];
+  /** Waits until nothing is starting or stopping: no sandbox came or went and the server with its
+   *  sandboxes used at most one 10 ms CPU tick, over two 100 ms windows in a row (gives up after 5 s). */
+  settle(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -51,6 +56,7 @@ export async function startKiln(o: KilnOptions): Promise<Kiln> {
   const dataDir = mkdtempSync(join(tmpdir(), "kiln-bench-"));
   const env = cleanEnv({ KILN_ROOT_ACCESS_KEY_ID: BENCH_KEYS.accessKeyId, KILN_ROOT_SECRET_ACCESS_KEY: BENCH_KEYS.secretAccessKey });
   if (o.keepAliveMs !== undefined) env.KILN_KEEP_ALIVE_MS = String(o.keepAliveMs);
+  Object.assign(env, o.env ?? {});
   let server: ServerProcess;
   try {
     server = await startServerProcess({
@@ -90,12 +96,29 @@ export async function startKiln(o: KilnOptions): Promise<Kiln> {
       await until(client, name, (c) => c.LastUpdateStatus === "Successful", (c) => c.LastUpdateStatus === "Failed");
     },
     sandboxPids: () => childPids(server.pid),
+    settle: () => settle(server.pid),
     async stop() {
       client.destroy();
       await server.stop();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+async function settle(pid: number): Promise<void> {
+  const deadline = Date.now() + 5000;
+  const snapshot = (): { pids: string; cpu: number } => {
+    const t = treeCpuMs(pid);
+    return { pids: childPids(pid).sort().join(","), cpu: t.root + t.descendants };
+  };
+  let quiet = 0;
+  let last = snapshot();
+  while (quiet < 2 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    const now = snapshot();
+    quiet = now.pids === last.pids && now.cpu - last.cpu <= 10 ? quiet + 1 : 0;
+    last = now;
+  }
 }
 
 /** Polls the function's configuration every 20 ms (the SDK's waiters sleep whole seconds). */

@@ -25,7 +25,8 @@ export function evaluateTargets(r: Results): TargetOutcome[] {
   const rps50 = kiln?.levels[top]?.rps;
   const vsInProcess = r.warm?.vsPeers["sls-in-process"]?.[top];
   const over1 = r.warm?.overhead["1"];
-  const node = r.cold?.runtimes.find((x) => x.runtime === "nodejs20.x")?.figures;
+  const node = r.cold?.rows.find((x) => x.runtime === "nodejs20.x" && x.pool === "default")?.figures;
+  const nodeFresh = r.cold?.rows.find((x) => x.runtime === "nodejs20.x" && x.pool === "off")?.figures;
   const jailed = r.meta.isolation === "process";
   const scale = r.scaleUp;
   const mem = r.memory?.levels ?? [];
@@ -64,7 +65,9 @@ export function evaluateTargets(r: Results): TargetOutcome[] {
       id: "cold-nodejs",
       promise: "cold start, nodejs20.x, jailed: p50 < 100 ms to first response",
       scenario: "3 (cold)",
-      measured: node ? `${spr(node.clientP50)} ms${jailed ? "" : ` (isolation ${r.meta.isolation}: does not count)`}` : "n/a",
+      measured: node
+        ? `${spr(node.clientP50)} ms with the default pool of pre-initialized sandboxes${nodeFresh ? `; ${spr(nodeFresh.clientP50)} ms spawning a fresh one (pool off)` : ""}${jailed ? "" : ` (isolation ${r.meta.isolation}: does not count)`}`
+        : "n/a",
       verdict: judge(known(node?.clientP50.median) && jailed ? node!.clientP50.median < 100 : undefined),
     },
     {

@@ -4,6 +4,9 @@
  * which then sit idle for a moment before /proc is read. Per environment: PSS and RSS summed over
  * the sandbox's whole process tree (for the jail: bwrap, its init, the prelude's socat and the
  * runtime), averaged over the N sandboxes; plus the server's own RSS growth per environment.
+ * Environments are counted on a server with the pool of pre-initialized sandboxes off
+ * (KILN_POOL_MAX=0), so that every sandbox is one of the N; what the default pool keeps booted while
+ * nothing runs is measured on its own, on a default server left idle.
  */
 import http from "node:http";
 import { functionCode } from "../functions.js";
@@ -30,6 +33,8 @@ export interface MemoryResult {
   plan: Plan["memory"];
   isolation: string;
   levels: MemoryLevel[];
+  /** The default server at rest: its pre-initialized sandboxes, how many and what each costs. */
+  pooled?: { sandboxes: Spread; pssMB: Spread; rssMB: Spread };
   error?: string;
 }
 
@@ -38,10 +43,21 @@ const SLEEP_MS = 1000;
 export async function run(ctx: BenchContext): Promise<MemoryResult> {
   const { rounds, counts, settleMs } = ctx.plan.memory;
   const samples = new Map<number, Array<{ pssKB: number; rssKB: number; processes: number; serverKB: number; found: number }>>();
+  const pooled: Array<{ sandboxes: number; pssKB: number; rssKB: number }> = [];
   const code = await functionCode("nodejs20.x");
   try {
     for (let r = 1; r <= rounds; r++) {
-      const kiln = await startKiln({ isolation: ctx.isolation, nodeArgs: ctx.kilnNodeArgs });
+      const rest = await startKiln({ isolation: ctx.isolation, nodeArgs: ctx.kilnNodeArgs });
+      try {
+        await rest.settle();
+        const trees = rest.sandboxPids().map((p) => treeMemory(p));
+        const k = Math.max(1, trees.length);
+        pooled.push({ sandboxes: trees.length, pssKB: trees.reduce((a, t) => a + t.pssKB, 0) / k, rssKB: trees.reduce((a, t) => a + t.rssKB, 0) / k });
+        ctx.progress(`  round ${r}/${rounds}: a default server at rest keeps ${trees.length} pre-initialized sandboxes, ${num(pooled[pooled.length - 1]!.pssKB / 1024, 1)} MB PSS each`);
+      } finally {
+        await rest.stop();
+      }
+      const kiln = await startKiln({ isolation: ctx.isolation, nodeArgs: ctx.kilnNodeArgs, env: { KILN_POOL_MAX: "0" } });
       const agent = new http.Agent({ keepAlive: true, maxSockets: 1000 });
       try {
         await kiln.deploy("idle", code);
@@ -67,10 +83,16 @@ export async function run(ctx: BenchContext): Promise<MemoryResult> {
       }
     }
   } catch (e) {
-    return { plan: ctx.plan.memory, isolation: ctx.isolation, levels: levels(samples), error: (e as Error).message.split("\n")[0] ?? "failed" };
+    return { plan: ctx.plan.memory, isolation: ctx.isolation, levels: levels(samples), pooled: pool(pooled), error: (e as Error).message.split("\n")[0] ?? "failed" };
   }
-  return { plan: ctx.plan.memory, isolation: ctx.isolation, levels: levels(samples) };
+  return { plan: ctx.plan.memory, isolation: ctx.isolation, levels: levels(samples), pooled: pool(pooled) };
 }
+
+const pool = (xs: Array<{ sandboxes: number; pssKB: number; rssKB: number }>): MemoryResult["pooled"] => ({
+  sandboxes: spread(xs.map((x) => x.sandboxes)),
+  pssMB: spread(xs.map((x) => x.pssKB / 1024)),
+  rssMB: spread(xs.map((x) => x.rssKB / 1024)),
+});
 
 function levels(samples: Map<number, Array<{ pssKB: number; rssKB: number; processes: number; serverKB: number }>>): MemoryLevel[] {
   return [...samples].map(([environments, xs]) => ({
@@ -91,6 +113,9 @@ export function markdown(r: MemoryResult): string {
       r.levels.map((l) => [String(l.environments), spr(l.pssMB, 1), spr(l.rssMB, 1), spr(l.processes, 0), spr(l.serverRssMB, 2)]),
     ),
   ];
+  if (r.pooled && r.pooled.sandboxes.n > 0) {
+    lines.push("", `A default server at rest (no function run yet) keeps ${spr(r.pooled.sandboxes, 0)} pre-initialized sandboxes booted: ${spr(r.pooled.pssMB, 1)} MB PSS, ${spr(r.pooled.rssMB, 1)} MB RSS each. The environments above were counted with the pool off (KILN_POOL_MAX=0).`);
+  }
   if (r.error) lines.push("", `Stopped early: ${r.error}`);
   return lines.join("\n");
 }

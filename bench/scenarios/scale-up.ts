@@ -25,7 +25,7 @@ export interface ScaleUpResult {
   throttles: Spread;
   /** Non-2xx other than 429, connection errors, function errors. */
   errors: Spread;
-  /** CPU the server and the new sandboxes spent, per environment, ms (from /proc; the 2 cores have 2,000 ms per second). */
+  /** CPU the server and its sandboxes spent until all were served, per environment, ms (from /proc; 2 cores have 2,000 ms per second). */
   cpuPerEnvironmentMs: Spread;
   firstError?: string;
 }
@@ -52,7 +52,7 @@ export async function run(ctx: BenchContext): Promise<ScaleUpResult> {
       const allServedMs = ok.length === n ? Math.max(...answers.map((x) => x.done)) : Number.NaN;
       const environments = new Set(ok.map(({ a }) => environmentOf(a))).size;
       const cpu1 = treeCpuMs(kiln.pid);
-      const cpuMs = (cpu1.root - cpu0.root + cpu1.descendants - cpu0.descendants) / Math.max(1, kiln.sandboxPids().length);
+      const cpuMs = (cpu1.root - cpu0.root + cpu1.descendants - cpu0.descendants) / n;
       per.push({ allServedMs, environments, throttles, errors, cpuMs });
       ctx.progress(`  round ${r}/${rounds}: ${ok.length}/${n} served by ${environments} environments in ${num(allServedMs, 0)} ms, ${throttles} throttled, ${errors} errors; ${num(cpuMs, 0)} ms CPU per environment`);
     } finally {

@@ -48,7 +48,7 @@ export interface WarmResult {
   overhead: Record<string, { p50Ms: Spread; p99Ms: Spread; throughputShare: Spread }>;
   /** Per peer and concurrency: Kiln's throughput divided by the peer's. */
   vsPeers: Partial<Record<WarmTargetId, Record<string, Spread>>>;
-  /** Kiln execution environments alive after the run. */
+  /** Kiln sandboxes (execution environments and pre-initialized ones) alive at the highest concurrency. */
   kilnEnvironments: number;
 }
 
@@ -116,7 +116,7 @@ export async function run(ctx: BenchContext): Promise<WarmResult> {
     const top = Math.max(...plan.warm.concurrency);
     for (const t of targets) await runLoad({ url: t.url, signer: t.signer, connections: top, durationS: plan.warm.primeS });
     kilnEnvironments = kiln.sandboxPids().length;
-    ctx.progress(`  primed at concurrency ${top}: Kiln runs ${kilnEnvironments} execution environments`);
+    ctx.progress(`  primed at concurrency ${top}: Kiln hosts ${kilnEnvironments} sandboxes (environments and pre-initialized ones)`);
 
     const rounds = new Map<string, Sample[]>();
     for (let r = 1; r <= plan.warm.rounds; r++) {
@@ -209,7 +209,7 @@ export function markdown(r: WarmResult): string {
     }
   }
   const out = [
-    `Closed-loop load (autocannon, keep-alive, every request SigV4-signed like SDK v3), ${r.plan.durationS} s per measurement after ${r.plan.warmupS} s of warm-up, ${r.plan.rounds} round(s). Kiln ran ${r.kilnEnvironments} execution environments at the highest concurrency.`,
+    `Closed-loop load (autocannon, keep-alive, every request SigV4-signed like SDK v3), ${r.plan.durationS} s per measurement after ${r.plan.warmupS} s of warm-up, ${r.plan.rounds} round(s). Kiln hosted ${r.kilnEnvironments} sandboxes (execution environments and pre-initialized ones) at the highest concurrency.`,
     "",
     table(["target", "concurrency", "req/s", "p50 ms", "p90 ms", "p99 ms", "failed"], rows),
     "",
