@@ -4,9 +4,9 @@
  * Markdown summary, and writes JSON + Markdown under bench/results/ (see docs/SPECIFICATION.md).
  *
  * Order: the peer is installed first (in the background under --quick, whose numbers are never
- * quoted), then cold starts, scale-up and memory, each on fresh Kiln servers, then the warm
- * comparison, which needs the peer, the process-per-environment ceiling, the peer's cold starts, and
- * asynchronous invocations.
+ * quoted), then the scenarios that need only Kiln, each on fresh servers (cold starts, scale-up,
+ * memory, the process-per-environment ceiling, asynchronous invocations, issue 7's pool and SnapStart
+ * cold starts), then the two that need the peer: the warm comparison and the peer's cold starts.
  */
 import { loadavg } from "node:os";
 import { join } from "node:path";
@@ -19,14 +19,17 @@ import { makePlan, type BenchContext } from "./plan.js";
 import { machineFacts, packageVersion, renderMarkdown, RESULTS_DIR, writeResults, type Results } from "./report.js";
 import * as asyncInvoke from "./scenarios/async.js";
 import * as cold from "./scenarios/cold.js";
+import * as coldPool from "./scenarios/cold-pool.js";
 import * as memory from "./scenarios/memory.js";
 import * as peerCold from "./scenarios/peer-cold.js";
 import * as runtimeCeiling from "./scenarios/runtime-ceiling.js";
 import * as scaleUp from "./scenarios/scale-up.js";
+import * as snapStart from "./scenarios/snapstart.js";
 import * as warm from "./scenarios/warm.js";
 import { InvokeSigner } from "./sigv4.js";
 
-const SCENARIOS = ["cold", "scale-up", "memory", "warm", "runtime-ceiling", "peer-cold", "async"] as const;
+/** In running order: the ones that need the peer last, so a --quick run installs it meanwhile. */
+const SCENARIOS = ["cold", "scale-up", "memory", "runtime-ceiling", "async", "cold-pool", "snapstart", "warm", "peer-cold"] as const;
 type ScenarioName = (typeof SCENARIOS)[number];
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -91,6 +94,8 @@ async function main(): Promise<number> {
     "runtime-ceiling": "2b process-per-environment ceiling",
     "peer-cold": "6/6 serverless-offline cold start",
     async: "asynchronous (Event) invocations",
+    "cold-pool": "cold starts: pool hit, empty pool, no pool (issue 7)",
+    snapstart: "cold starts: SnapStart (issue 7)",
   };
   for (const name of only) {
     progress(`scenario ${titles[name]}…`);
@@ -102,7 +107,9 @@ async function main(): Promise<number> {
       else if (name === "warm") results.warm = await warm.run(ctx);
       else if (name === "runtime-ceiling") results.runtimeCeiling = await runtimeCeiling.run(ctx);
       else if (name === "peer-cold") results.peerCold = await peerCold.run(ctx);
-      else results.async = await asyncInvoke.run(ctx);
+      else if (name === "async") results.async = await asyncInvoke.run(ctx);
+      else if (name === "cold-pool") results.coldPool = await coldPool.run(ctx);
+      else results.snapStart = await snapStart.run(ctx);
       progress(`scenario ${titles[name]}: done in ${Math.round((performance.now() - t) / 1000)} s`);
     } catch (e) {
       results.failures[name] = (e as Error).message;

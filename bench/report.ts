@@ -12,10 +12,12 @@ import { table } from "./format.js";
 import type { Plan } from "./plan.js";
 import * as asyncInvoke from "./scenarios/async.js";
 import * as cold from "./scenarios/cold.js";
+import * as coldPool from "./scenarios/cold-pool.js";
 import * as memory from "./scenarios/memory.js";
 import * as peerCold from "./scenarios/peer-cold.js";
 import * as runtimeCeiling from "./scenarios/runtime-ceiling.js";
 import * as scaleUp from "./scenarios/scale-up.js";
+import * as snapStart from "./scenarios/snapstart.js";
 import * as warm from "./scenarios/warm.js";
 import { evaluateTargets } from "./targets.js";
 
@@ -54,6 +56,8 @@ export interface Results {
   scaleUp?: scaleUp.ScaleUpResult;
   memory?: memory.MemoryResult;
   async?: asyncInvoke.AsyncResult;
+  coldPool?: coldPool.ColdPoolResult;
+  snapStart?: snapStart.SnapStartResult;
   /** Scenario -> why it stopped. */
   failures: Record<string, string>;
 }
@@ -120,6 +124,8 @@ export function renderMarkdown(r: Results): string {
   section("4. Scale-up 0 -> 100", r.scaleUp && scaleUp.markdown(r.scaleUp), "scale-up");
   section("5. Idle memory", r.memory && memory.markdown(r.memory), "memory");
   section("Asynchronous (Event) invocations", r.async && asyncInvoke.markdown(r.async), "async");
+  section("Cold starts by pool state (issue 7)", r.coldPool && coldPool.markdown(r.coldPool), "cold-pool");
+  section("SnapStart (issue 7)", r.snapStart && snapStart.markdown(r.snapStart), "snapstart");
   return out.join("\n") + "\n";
 }
 
