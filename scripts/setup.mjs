@@ -3,7 +3,7 @@
 // Plain Node with no dependencies: it runs before `npm install`.
 //
 //   node scripts/setup.mjs          what `npm start` needs: bwrap (bubblewrap), socat
-//   node scripts/setup.mjs --test   plus what `npm test` needs: /usr/bin/aws (awscli), /usr/bin/python3.11
+//   node scripts/setup.mjs --test   plus what `npm test` needs: /usr/bin/aws (awscli), /usr/bin/python3.11, nats-server
 //
 // Missing system packages are installed with apt-get when running as root on Debian/Ubuntu;
 // otherwise it prints the command to run and exits 1. Without --test, a missing bwrap is
@@ -87,6 +87,8 @@ if (major < 20 || (major === 20 && minor < 11)) fail(`Kiln needs Node.js 20.11 o
   if (forTests) {
     wanted.push({ what: "/usr/bin/aws", pkg: "awscli", present: () => isExecutable("/usr/bin/aws") });
     wanted.push({ what: "/usr/bin/python3.11", pkg: "python3.11", present: () => isExecutable("/usr/bin/python3.11") });
+    // The cluster tests start their own NATS servers (cluster mode runs on NATS JetStream).
+    wanted.push({ what: "nats-server", pkg: "nats-server", present: () => onPath("nats-server") || isExecutable("/usr/sbin/nats-server") });
   }
   let missing = wanted.filter((w) => !w.present());
   if (missing.length > 0) {

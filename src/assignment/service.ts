@@ -8,7 +8,8 @@
 import { shortId, type Clock, type Logger } from "../base/index.js";
 import { place, type WorkerLoad } from "../placement/index.js";
 import { EnvironmentTable, type EnvironmentEntry } from "./table.js";
-import { provisionedPlan, provisionedStatus, type ProvisionedStatus } from "./provisioned.js";
+import { provisionedPlan, provisionedStatus } from "./provisioned.js";
+import { inScope, type AssignmentPort, type DrainScope, type ProvisionedFigures } from "./port.js";
 
 /** What assignment needs from the worker fleet (standalone: one in-process worker). */
 export interface WorkerFleet<Spec> {
@@ -54,7 +55,7 @@ export interface AssignmentOptions<Spec> {
   reapIntervalMs?: number;
 }
 
-export class AssignmentService<Spec> {
+export class AssignmentService<Spec> implements AssignmentPort<Spec> {
   readonly table = new EnvironmentTable();
   private reaper: NodeJS.Timeout | undefined;
   private readonly provisioned = new Map<string, ProvisionedTarget<Spec> & { failure?: string }>();
@@ -123,7 +124,7 @@ export class AssignmentService<Spec> {
     return [...this.provisioned.keys()];
   }
 
-  provisionedStatus(configKey: string): { target: number; allocated: number; status: ProvisionedStatus; reason?: string } {
+  provisionedStatus(configKey: string): ProvisionedFigures {
     const t = this.provisioned.get(configKey);
     const view = this.table.provisionedOf(configKey);
     const { allocated, status } = provisionedStatus(t?.count ?? 0, view, t?.failure);
@@ -165,9 +166,9 @@ export class AssignmentService<Spec> {
     this.reconcile(configKey);
   }
 
-  /** Stops new work reaching environments whose configuration matches; idle ones go now. */
-  drain(matches: (configKey: string) => boolean): void {
-    for (const e of this.table.drain(matches)) this.destroy(e);
+  /** Stops new work reaching the scope's environments; idle ones go now. */
+  drain(scope: DrainScope): void {
+    for (const e of this.table.drain(inScope(scope))) void this.destroy(e);
   }
 
   async reap(): Promise<number> {

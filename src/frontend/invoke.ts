@@ -5,7 +5,7 @@
  */
 import { KilnError, conflict, requestId as newRequestId, validation, type Clock, type Logger } from "../base/index.js";
 import type { ConcurrencyLedger } from "../counting/index.js";
-import { NoCapacityError, ScalingThrottledError, type AssignmentService } from "../assignment/index.js";
+import { NoCapacityError, ScalingThrottledError, type AssignmentPort } from "../assignment/index.js";
 import {
   effectiveQualifier,
   parseFunctionRef,
@@ -59,7 +59,7 @@ export interface InvokeTarget {
 export interface FrontendOptions {
   registry: FunctionRegistry;
   ledger: ConcurrencyLedger;
-  assignment: AssignmentService<EnvironmentSpec>;
+  assignment: AssignmentPort<EnvironmentSpec>;
   workers: InvokeTarget;
   codeDir(codeSha256: string): string;
   /** SnapStart: host path of a stored snapshot (absent: versions always run init). */
@@ -107,10 +107,10 @@ export class FrontendInvokeService {
     if (c.kind === "concurrency") {
       this.opts.ledger.setAllocation(c.accountId, `${c.accountId}/${c.name}`, { provisioned: c.provisioned, ...(c.reserved !== undefined ? { reserved: c.reserved } : {}) });
     } else if (c.kind === "version-deleted") {
-      this.opts.assignment.drain((k) => k.startsWith(`${prefix}${c.version}/`));
+      this.opts.assignment.drain({ prefix: `${prefix}${c.version}/` });
     } else if (c.kind === "deleted") {
       this.opts.ledger.setAllocation(c.accountId, `${c.accountId}/${c.name}`, undefined);
-      this.opts.assignment.drain((k) => k.startsWith(prefix));
+      this.opts.assignment.drain({ prefix });
     } else if (c.kind === "updated") {
       // $LATEST changed: its older environments finish what they run and are never used again.
       // Published versions never change, so their environments stay warm.
@@ -119,7 +119,7 @@ export class FrontendInvokeService {
         .resolve(c.accountId, { name: c.name })
         .then((r) => r.configKey)
         .catch(() => undefined)
-        .then((current) => this.opts.assignment.drain((k) => k.startsWith(latest) && k !== current));
+        .then((current) => this.opts.assignment.drain({ prefix: latest, ...(current !== undefined ? { except: current } : {}) }));
     }
   }
 

@@ -17,7 +17,7 @@
  * IN_PROGRESS and their environments are initialized again.
  */
 import type { Logger } from "../base/index.js";
-import type { AssignmentService } from "../assignment/index.js";
+import type { AssignmentPort } from "../assignment/index.js";
 import type { FunctionRegistry, ResolvedFunction } from "../control/index.js";
 import type { EnvironmentSpec } from "../worker/index.js";
 
@@ -32,7 +32,7 @@ interface Share {
 
 export interface KeeperDeps {
   registry: FunctionRegistry;
-  assignment: AssignmentService<EnvironmentSpec>;
+  assignment: AssignmentPort<EnvironmentSpec>;
   spec(fn: ResolvedFunction): EnvironmentSpec;
   log: Logger;
 }
