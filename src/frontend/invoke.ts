@@ -24,6 +24,10 @@ export const MAX_SYNC_PAYLOAD_BYTES = 6_291_456;
 /** Client context limit (base64-decoded JSON). */
 export const MAX_CLIENT_CONTEXT_BYTES = 3583;
 
+/** How long an invoke waits for a Pending function to become Active (in steps). */
+const PENDING_POLLS = 40;
+const PENDING_POLL_MS = 50;
+
 export type InvocationType = "RequestResponse" | "Event" | "DryRun";
 
 export interface InvokeRequest {
@@ -71,12 +75,17 @@ export interface FrontendOptions {
   events?: AsyncEventSink;
   /** The per-function scaling rate (counting's ScalingLimiter); without one, cold starts are not rate-limited. */
   scaling?: { tryScaleUp(functionKey: string): boolean };
+  /**
+   * How long a cached resolution plan is trusted (default: until a change event drops it). A
+   * cluster sets it: a change event missed on the way from another node then ages out.
+   */
+  planTtlMs?: number;
   /** Uniform in [0, 1): picks an alias's version by weight (injected for tests). */
   random?: () => number;
 }
 
 export class FrontendInvokeService {
-  private readonly cache = new Map<string, ResolutionPlan>();
+  private readonly cache = new Map<string, { plan: ResolutionPlan; at: number }>();
   /** Bumped on every control-plane change: a plan resolved across a change is not cached. */
   private generation = 0;
   /** Keeps provisioned environments initialized; answers their figures for the API. */
@@ -216,17 +225,20 @@ export class FrontendInvokeService {
     const ref = parseFunctionRef(functionName);
     const qualifier = effectiveQualifier(ref, qualifierParam);
     const key = `${accountId}/${ref.name}/${qualifier ?? ""}/${ref.accountId ?? ""}/${ref.region ?? ""}`;
-    let plan = this.cache.get(key);
+    const now = this.opts.clock.monotonic();
+    const cached = this.cache.get(key);
+    let plan = cached && (this.opts.planTtlMs === undefined || now - cached.at < this.opts.planTtlMs) ? cached.plan : undefined;
     if (!plan) {
       const generation = this.generation;
       plan = await this.opts.registry.resolvePlan(accountId, ref, qualifier);
-      if (plan.primary.record.state === "Pending") {
-        // Kiln finishes creating a function in milliseconds; waiting here spares scripts that
-        // invoke right after CreateFunction the 409 that AWS would answer.
-        await this.opts.registry.settled();
+      // Kiln finishes creating a function in milliseconds; waiting here spares scripts that
+      // invoke right after CreateFunction the 409 that AWS would answer. In a cluster the
+      // activation may run on another node: look again for a short while.
+      for (let i = 0; plan.primary.record.state === "Pending" && i < PENDING_POLLS; i++) {
+        await (i === 0 ? this.opts.registry.settled() : new Promise((r) => setTimeout(r, PENDING_POLL_MS)));
         plan = await this.opts.registry.resolvePlan(accountId, ref, qualifier);
       }
-      if (plan.primary.record.state === "Active" && generation === this.generation) this.cache.set(key, plan);
+      if (plan.primary.record.state === "Active" && generation === this.generation) this.cache.set(key, { plan, at: now });
     }
     const fn = plan.additional && routesToAdditional(plan.additional.weight, this.opts.random ?? Math.random) ? plan.additional.fn : plan.primary;
     if (fn.record.state !== "Active") {
