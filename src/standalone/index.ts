@@ -3,49 +3,25 @@
  * disk, one in-process worker with the process sandbox driver. The wiring only; each component
  * keeps its own logic.
  */
-import { chmod, cp, mkdir, rm, stat } from "node:fs/promises";
-import { fileURLToPath } from "node:url";
-import { dirname, join } from "node:path";
-import { ConfigError, createLogger, systemClock, type Clock, type ServerConfig } from "../base/index.js";
+import { join } from "node:path";
+import { createLogger, systemClock, type Clock, type ServerConfig } from "../base/index.js";
 import { openSqliteStores } from "../store/index.js";
-import { CodeStore, MergedLayers } from "../artifacts/index.js";
+import { CodeStore } from "../artifacts/index.js";
 import { Accounts, DEFAULT_MEMORY_MB, EventInvokeConfigs, FunctionRegistry, FunctionUrlRegistry, LayerRegistry } from "../control/index.js";
 import { ConcurrencyLedger, ScalingLimiter } from "../counting/index.js";
 import { AssignmentService } from "../assignment/index.js";
 import { DEFAULT_POOL_BURST_MS, DEFAULT_POOL_RESERVE_MB, DEFAULT_POOL_WINDOW_MS, Worker, type EnvironmentSpec } from "../worker/index.js";
-import { DEFAULT_SANDBOX_UID, createProcessDriver, probeBubblewrap } from "../sandbox/index.js";
+import { createProcessDriver } from "../sandbox/index.js";
 import { FrontendInvokeService } from "../frontend/index.js";
 import { ApiServer } from "../api/index.js";
 import { openSqliteQueue, type AsyncEventQueue } from "../queue/index.js";
 import { PollerFleet, defaultAsyncOptions, settingsFromControl, throughFrontend, type AsyncOptions } from "../pollers/index.js";
 import { serverSecret, writeCredentialFiles } from "./credentials.js";
+import { SANDBOX_UID, prepareHost } from "./host.js";
 import { snapshotService } from "./snapshots.js";
 
 export { loadAsyncOptions, type AsyncOptions } from "../pollers/index.js";
-
-/** The host uid sandboxes run as (the process driver's default: Lambda's sbx_user1051 is uid 993). */
-const SANDBOX_UID = DEFAULT_SANDBOX_UID;
-
-/**
- * Sandboxes run as an unprivileged uid, and bubblewrap resolves the paths it binds (code, /tmp)
- * as that uid: every ancestor of the data dir must be searchable by it.
- */
-async function checkReachable(dataDir: string, uid: number): Promise<void> {
-  for (let dir = dirname(dataDir); ; dir = dirname(dir)) {
-    const info = await stat(dir);
-    const searchable = info.uid === uid ? (info.mode & 0o100) !== 0 : (info.mode & 0o001) !== 0;
-    if (!searchable) {
-      throw new ConfigError(
-        `Sandboxes (uid ${uid}) cannot reach the data dir ${dataDir}: ${dir} is not searchable by other users (mode ${(info.mode & 0o777).toString(8)}). ` +
-          `Choose a data dir elsewhere with KILN_DATA_DIR or --data-dir, or allow traversal with \`chmod o+x ${dir}\`.`,
-      );
-    }
-    if (dir === dirname(dir)) return;
-  }
-}
-
-/** Where the in-sandbox runtimes live: src/runtimes of this checkout (plain JS and Python, not compiled). */
-export const RUNTIMES_DIR = fileURLToPath(new URL("../../../src/runtimes", import.meta.url));
+export { RUNTIMES_DIR, SANDBOX_UID, prepareHost, type HostDirs } from "./host.js";
 
 export interface Standalone {
   url: string;
@@ -71,33 +47,7 @@ export async function startStandalone(config: ServerConfig, opts: StandaloneOpti
   const clock = opts.clock ?? systemClock;
   const out = opts.out ?? ((l: string) => process.stdout.write(l + "\n"));
   const log = createLogger("kiln");
-  if (config.isolation === "process") {
-    const probe = await probeBubblewrap();
-    if (!probe.ok) {
-      throw new ConfigError(
-        `bubblewrap cannot jail sandboxes here (${probe.reason ?? "bwrap missing"}). Install it with \`sudo apt-get install -y bubblewrap socat\`, ` +
-          "or start with `--isolation none` to run functions WITHOUT any isolation (trusted code only).",
-      );
-    }
-  } else if (opts.announce !== false) {
-    out("WARNING: --isolation none: functions run as plain processes with the server's rights. Only run code you trust.");
-  }
-  await mkdir(config.dataDir, { recursive: true, mode: 0o711 });
-  if (config.isolation === "process") await checkReachable(config.dataDir, SANDBOX_UID);
-  // Sandboxes run as an unprivileged uid: it may traverse the data dir (never list or read it) to
-  // reach what is bound into a jail. Secrets in here are 0600.
-  await chmod(config.dataDir, 0o711);
-  const runtimesDir = join(config.dataDir, "runtimes");
-  await rm(runtimesDir, { recursive: true, force: true });
-  await cp(RUNTIMES_DIR, runtimesDir, { recursive: true, filter: (src) => !src.endsWith(".json") && !src.includes("__pycache__") });
-  const sandboxesDir = join(config.dataDir, "sandboxes");
-  await rm(sandboxesDir, { recursive: true, force: true });
-  await mkdir(sandboxesDir, { recursive: true, mode: 0o711 });
-  // Merged layer trees are caches of hard links (see artifacts/merged-layers.ts): rebuilt on demand.
-  const mergedLayersDir = join(config.dataDir, "layers-merged");
-  await rm(mergedLayersDir, { recursive: true, force: true });
-  await mkdir(mergedLayersDir, { recursive: true, mode: 0o711 });
-  const mergedLayers = new MergedLayers(mergedLayersDir);
+  const { runtimesDir, sandboxesDir, mergedLayers } = await prepareHost(config, { announce: opts.announce !== false, out });
 
   const stores = openSqliteStores(join(config.dataDir, "kiln.db"));
   const code = await CodeStore.open(join(config.dataDir, "code"));
