@@ -5,7 +5,7 @@
  */
 import { KilnError, conflict, requestId as newRequestId, validation, type Clock, type Logger } from "../base/index.js";
 import type { ConcurrencyLedger } from "../counting/index.js";
-import { NoCapacityError, ScalingThrottledError, type AssignmentPort } from "../assignment/index.js";
+import { NoCapacityError, ScalingThrottledError, type AssignmentPort, type Lease } from "../assignment/index.js";
 import {
   effectiveQualifier,
   parseFunctionRef,
@@ -50,6 +50,15 @@ export interface InvokeResponse {
   logResult?: string;
   requestId: string;
 }
+
+/**
+ * Thrown by an InvokeTarget when the invocation never reached the environment (it no longer
+ * exists, or its worker refused the connection): the frontend then tries another environment.
+ */
+export class InvocationNotStartedError extends Error {}
+
+/** Environments tried for one invocation when they turn out to be gone before it starts. */
+const MAX_NOT_STARTED_ATTEMPTS = 3;
 
 /** Runs an invocation on the worker that hosts the leased environment. */
 export interface InvokeTarget {
@@ -184,31 +193,26 @@ export class FrontendInvokeService {
       throw new KilnError("TooManyRequestsException", "Rate Exceeded.", { fields: { Reason: admission.reason } });
     }
     try {
-      const lease = await this.opts.assignment
-        .acquire(
-          fn.configKey,
-          rec.memorySize,
-          () => this.environmentSpec(fn),
-          () => this.opts.scaling?.tryScaleUp(functionKey) ?? true,
-        )
-        .catch((e: unknown) => {
-          if (e instanceof NoCapacityError || e instanceof ScalingThrottledError) {
-            throw new KilnError("TooManyRequestsException", "Rate Exceeded.", { fields: { Reason: "ConcurrentInvocationLimitExceeded" }, cause: e });
-          }
-          throw new KilnError("ServiceException", `Kiln could not start an execution environment: ${(e as Error).message}`, { cause: e });
-        });
+      let lease: Lease;
       let outcome: InvocationOutcome;
-      try {
-        outcome = await this.opts.workers.invoke(lease.workerId, lease.environmentId, {
-          requestId,
-          payload,
-          invokedArn: fn.invokedArn,
-          timeoutMs: rec.timeout * 1000,
-          ...(clientContext !== undefined ? { clientContext } : {}),
-        });
-      } catch (e) {
-        this.opts.assignment.release(lease, false);
-        throw new KilnError("ServiceException", `Kiln lost the execution environment: ${(e as Error).message}`, { cause: e });
+      for (let attempt = 1; ; attempt++) {
+        lease = await this.acquire(fn, functionKey);
+        try {
+          outcome = await this.opts.workers.invoke(lease.workerId, lease.environmentId, {
+            requestId,
+            payload,
+            invokedArn: fn.invokedArn,
+            timeoutMs: rec.timeout * 1000,
+            ...(clientContext !== undefined ? { clientContext } : {}),
+          });
+          break;
+        } catch (e) {
+          this.opts.assignment.release(lease, false);
+          // The environment was gone before the invocation reached it (its worker died or
+          // dropped it): nothing ran, so another environment may take the request.
+          if (e instanceof InvocationNotStartedError && attempt < MAX_NOT_STARTED_ATTEMPTS) continue;
+          throw new KilnError("ServiceException", `Kiln lost the execution environment: ${(e as Error).message}`, { cause: e });
+        }
       }
       this.opts.assignment.release(lease, outcome.healthy);
       const res: InvokeResponse = { statusCode: 200, payload: outcome.payload, executedVersion: fn.executedVersion, requestId };
@@ -218,6 +222,22 @@ export class FrontendInvokeService {
     } finally {
       this.opts.ledger.release(admission.slot);
     }
+  }
+
+  private acquire(fn: ResolvedFunction, functionKey: string): Promise<Lease> {
+    return this.opts.assignment
+      .acquire(
+        fn.configKey,
+        fn.record.memorySize,
+        () => this.environmentSpec(fn),
+        () => this.opts.scaling?.tryScaleUp(functionKey) ?? true,
+      )
+      .catch((e: unknown) => {
+        if (e instanceof NoCapacityError || e instanceof ScalingThrottledError) {
+          throw new KilnError("TooManyRequestsException", "Rate Exceeded.", { fields: { Reason: "ConcurrentInvocationLimitExceeded" }, cause: e });
+        }
+        throw new KilnError("ServiceException", `Kiln could not start an execution environment: ${(e as Error).message}`, { cause: e });
+      });
   }
 
   /** The version this invoke runs: resolution plans are cached; an alias's weights are drawn per invoke. */
