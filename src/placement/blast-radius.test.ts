@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { binomial, expectedBlastRadius, measureBlastRadius } from "./blast-radius.js";
+import { binomial, expectedBlastRadius, fleetBlastRadius, measureBlastRadius } from "./blast-radius.js";
 import { randomFunctionKeys, workerIds } from "./testing.js";
 
 test("the closed forms: the worked example's figures", () => {
@@ -41,4 +41,27 @@ test("a function is not its own neighbour; no others, no fractions", () => {
   assert.deepEqual(measureBlastRadius("a/f", ["a/f"], workerIds(8), 2), { fullOverlap: 0, anyOverlap: 0, others: 0 });
   const r = measureBlastRadius("a/f", ["a/f", "a/g"], workerIds(2), 2);
   assert.deepEqual(r, { fullOverlap: 1, anyOverlap: 1, others: 1 });
+});
+
+test("the fleet average equals the mean of every function's own fractions (subsets and pair by pair)", () => {
+  for (const [n, k] of [
+    [8, 2],
+    [12, 4],
+    [30, 11],
+  ] as const) {
+    const keys = randomFunctionKeys(300, n + k);
+    const ws = workerIds(n);
+    const fleet = fleetBlastRadius([...keys, keys[0]!], ws, k);
+    let full = 0;
+    let any = 0;
+    for (const key of keys) {
+      const r = measureBlastRadius(key, keys, ws, k);
+      full += r.fullOverlap;
+      any += r.anyOverlap;
+    }
+    assert.equal(fleet.functions, 300);
+    assert.ok(Math.abs(fleet.fullOverlap - full / 300) < 1e-12, `n=${n} k=${k} full`);
+    assert.ok(Math.abs(fleet.anyOverlap - any / 300) < 1e-12, `n=${n} k=${k} any`);
+  }
+  assert.deepEqual(fleetBlastRadius(["a/f"], workerIds(4), 2), { fullOverlap: 0, anyOverlap: 0, functions: 1 });
 });

@@ -12,6 +12,10 @@
  * every process; hashing the worker ids once per call and the function key once makes a weight
  * cost two XORs and two fmix32 rounds.
  *
+ * Worker ids are hashed through a bounded memo (`workerHash`): a fleet's ids repeat on every
+ * decision, and hashing 1,000 of them would otherwise be most of a decision's cost. The memo only
+ * caches a pure function, so results never depend on it.
+ *
  * Known caveats: not cryptographic; someone who can choose function names could craft keys that
  * share a shard. Two weights tie with probability ~2^-53 per pair; callers break ties by worker id.
  */
@@ -52,4 +56,19 @@ const LOW_BITS = 2 ** 21;
 /** The rendezvous weight of a (function, worker) pair: an integer in [0, 2^53). */
 export function pairWeight(fn: StringHash, worker: StringHash): number {
   return fmix32(fn.a ^ worker.a) * LOW_BITS + (fmix32((fn.b ^ worker.b) >>> 0) >>> 11);
+}
+
+/** Worker ids remembered by `workerHash` before the memo starts over (a fleet's ids fit many times). */
+const MEMO_LIMIT = 50_000;
+const memo = new Map<string, StringHash>();
+
+/** `stringHash(id)`, remembered: worker ids repeat on every placement decision. */
+export function workerHash(id: string): StringHash {
+  let h = memo.get(id);
+  if (h === undefined) {
+    if (memo.size >= MEMO_LIMIT) memo.clear();
+    h = stringHash(id);
+    memo.set(id, h);
+  }
+  return h;
 }

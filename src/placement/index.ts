@@ -5,6 +5,6 @@
  */
 export { place, decidePlacement, type Placement, type PlacementOptions } from "./place.js";
 export type { WorkerLoad, WorkerState, PlacementRequest } from "./load.js";
-export { DEFAULT_SHARD_SIZE, shardOf, shardSize, rendezvousOrder, functionKeyOf, accountOf } from "./shard.js";
+export { DEFAULT_SHARD_SIZE, shardOf, shardsOf, shardSize, rendezvousOrder, functionKeyOf, accountOf } from "./shard.js";
 export { HOT_CPU, SCORE_WEIGHTS, scoreTerms, score, type ScoreTerms } from "./score.js";
-export { binomial, expectedBlastRadius, measureBlastRadius, type BlastRadius } from "./blast-radius.js";
+export { binomial, expectedBlastRadius, measureBlastRadius, fleetBlastRadius, type BlastRadius } from "./blast-radius.js";

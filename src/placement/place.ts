@@ -37,7 +37,7 @@
  */
 import { isKnown, type PlacementRequest, type WorkerLoad } from "./load.js";
 import { score, scoreTerms, HOT_CPU, type ScoredRequest } from "./score.js";
-import { accountOf, functionKeyOf, rendezvousTop, shardSize, DEFAULT_SHARD_SIZE } from "./shard.js";
+import { accountOf, functionKeyOf, rendezvousTop, DEFAULT_SHARD_SIZE } from "./shard.js";
 
 export interface PlacementOptions {
   /** Workers per shard, k (default DEFAULT_SHARD_SIZE = 4, capped at the active workers). */
@@ -54,19 +54,21 @@ export type Placement =
 
 /** The decision with its reason: the worker, whether it came from the shard or the spill, and the shard. */
 export function decidePlacement(request: PlacementRequest, workers: readonly WorkerLoad[], options: PlacementOptions = {}): Placement {
-  const active = workers.filter((w) => w.state === "active" && isKnown(w));
-  if (active.length === 0) return { workerId: undefined, reason: "no-active-worker", shard: [] };
   const functionKey = request.functionKey ?? functionKeyOf(request.configKey);
-  const k = shardSize(active.length, options.shardSize ?? DEFAULT_SHARD_SIZE);
+  const wantK = Math.max(1, Math.floor(options.shardSize ?? DEFAULT_SHARD_SIZE));
+  const wantS = Math.max(0, Math.floor(options.spill ?? wantK));
+  // One pass: the first k + s active workers; fewer means every active worker is in the list.
+  const ranked = rendezvousTop(functionKey, workers, (w) => w.id, wantK + wantS, (w) => w.state === "active" && isKnown(w));
+  if (ranked.length === 0) return { workerId: undefined, reason: "no-active-worker", shard: [] };
+  const k = Math.min(wantK, ranked.length);
   const s = Math.max(0, Math.floor(options.spill ?? k));
-  const ranked = rendezvousTop(functionKey, active, (w) => w.id, k + s);
   const shard = ranked.slice(0, k);
   const scored: ScoredRequest = { configKey: request.configKey, accountId: accountOf(functionKey), memoryMB: request.memoryMB };
   const hot = options.hotCpu ?? HOT_CPU;
   const home = best(scored, shard, hot);
   const shardIds = shard.map((w) => w.id);
   if (home !== undefined) return { workerId: home, from: "shard", shard: shardIds };
-  const spilled = best(scored, ranked.slice(k), hot);
+  const spilled = best(scored, ranked.slice(k, k + s), hot);
   if (spilled !== undefined) return { workerId: spilled, from: "spill", shard: shardIds };
   return { workerId: undefined, reason: "no-room", shard: shardIds };
 }

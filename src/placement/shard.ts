@@ -27,7 +27,7 @@
  * Known caveats: the shard ignores capacity and worker size (place.ts handles a full shard); with
  * n <= k every function shares every worker, as on a single machine.
  */
-import { pairWeight, stringHash } from "./hash.js";
+import { pairWeight, stringHash, workerHash } from "./hash.js";
 
 /** Workers per function shard unless the caller chooses (see the header for why 4). */
 export const DEFAULT_SHARD_SIZE = 4;
@@ -51,20 +51,17 @@ export function shardSize(n: number, k: number = DEFAULT_SHARD_SIZE): number {
   return Math.max(0, Math.min(n, Math.max(1, Math.floor(k))));
 }
 
-/**
- * The first m items in the function's rendezvous order, best first (O(n·m), no full sort).
- * `idOf` names each item's worker; ids must be unique.
- */
-export function rendezvousTop<T>(functionKey: string, items: readonly T[], idOf: (item: T) => string, m: number): T[] {
-  const fn = stringHash(functionKey);
-  const top: Array<{ item: T; id: string; weight: number }> = [];
-  if (m <= 0) return [];
-  for (const item of items) {
-    const id = idOf(item);
-    const weight = pairWeight(fn, stringHash(id));
-    if (top.length === m) {
-      const last = top[m - 1]!;
-      if (weight < last.weight || (weight === last.weight && id > last.id)) continue;
+/** The first m (weight, id) entries kept best first: heavier weight, then lower id. */
+class Top<T> {
+  readonly entries: Array<{ item: T; id: string; weight: number }> = [];
+  constructor(private readonly m: number) {}
+
+  offer(item: T, id: string, weight: number): void {
+    const top = this.entries;
+    if (this.m <= 0) return;
+    if (top.length === this.m) {
+      const last = top[this.m - 1]!;
+      if (weight < last.weight || (weight === last.weight && id > last.id)) return;
       top.pop();
     }
     let i = top.length;
@@ -75,7 +72,37 @@ export function rendezvousTop<T>(functionKey: string, items: readonly T[], idOf:
     }
     top.splice(i, 0, { item, id, weight });
   }
-  return top.map((t) => t.item);
+
+  items(): T[] {
+    return this.entries.map((e) => e.item);
+  }
+}
+
+/**
+ * The first m items in the function's rendezvous order, best first (O(n·m), no full sort), among
+ * those `keep` accepts. `idOf` names each item's worker; ids must be unique.
+ */
+export function rendezvousTop<T>(functionKey: string, items: readonly T[], idOf: (item: T) => string, m: number, keep?: (item: T) => boolean): T[] {
+  const fn = stringHash(functionKey);
+  const top = new Top<T>(m);
+  for (const item of items) {
+    if (keep !== undefined && !keep(item)) continue;
+    const id = idOf(item);
+    top.offer(item, id, pairWeight(fn, workerHash(id)));
+  }
+  return top.items();
+}
+
+/** The shards of many functions over one fleet (the workers are hashed once). */
+export function shardsOf(functionKeys: readonly string[], workerIds: readonly string[], k: number = DEFAULT_SHARD_SIZE): string[][] {
+  const hashes = workerIds.map((id) => stringHash(id));
+  const m = shardSize(workerIds.length, k);
+  return functionKeys.map((key) => {
+    const fn = stringHash(key);
+    const top = new Top<string>(m);
+    for (let i = 0; i < workerIds.length; i++) top.offer(workerIds[i]!, workerIds[i]!, pairWeight(fn, hashes[i]!));
+    return top.items();
+  });
 }
 
 /** Every worker in the function's rendezvous order, best first. */
