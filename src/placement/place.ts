@@ -32,8 +32,9 @@
  * Known caveats: decisions are only as fresh as the loads (in a cluster, the last heartbeat), so
  * concurrent placements between two heartbeats may all pick the same worker; the spill never
  * widens on its own (a function that needs more than 2k workers' memory is refused); a worker
- * counts as one unit whatever its size; with n <= k every function shares every worker and this
- * reduces to spread-then-best-fit on one machine.
+ * counts as one unit whatever its size; a decision is O(n), every active worker's rendezvous weight
+ * being computed (about 80 µs of CPU at 1,000 workers, bench/scenarios/placement-blast.ts); with
+ * n <= k every function shares every worker and this reduces to spread-then-best-fit on one machine.
  */
 import { isKnown, type PlacementRequest, type WorkerLoad } from "./load.js";
 import { score, scoreTerms, HOT_CPU, type ScoredRequest } from "./score.js";
