@@ -6,7 +6,7 @@
  * Order: the peer is installed first (in the background under --quick, whose numbers are never
  * quoted), then the scenarios that need only Kiln, each on fresh servers (cold starts, scale-up,
  * memory, the process-per-environment ceiling, asynchronous invocations, issue 7's pool and SnapStart
- * cold starts), then the two that need the peer: the warm comparison and the peer's cold starts.
+ * cold starts; first of all issue 9's placement figures, pure CPU, a few seconds), then the two that need the peer: the warm comparison and the peer's cold starts.
  */
 import { loadavg } from "node:os";
 import { join } from "node:path";
@@ -22,6 +22,7 @@ import * as cold from "./scenarios/cold.js";
 import * as coldPool from "./scenarios/cold-pool.js";
 import * as memory from "./scenarios/memory.js";
 import * as peerCold from "./scenarios/peer-cold.js";
+import * as placement from "./scenarios/placement-blast.js";
 import * as runtimeCeiling from "./scenarios/runtime-ceiling.js";
 import * as scaleUp from "./scenarios/scale-up.js";
 import * as snapStart from "./scenarios/snapstart.js";
@@ -29,7 +30,7 @@ import * as warm from "./scenarios/warm.js";
 import { InvokeSigner } from "./sigv4.js";
 
 /** In running order: the ones that need the peer last, so a --quick run installs it meanwhile. */
-const SCENARIOS = ["cold", "scale-up", "memory", "runtime-ceiling", "async", "cold-pool", "snapstart", "warm", "peer-cold"] as const;
+const SCENARIOS = ["placement", "cold", "scale-up", "memory", "runtime-ceiling", "async", "cold-pool", "snapstart", "warm", "peer-cold"] as const;
 type ScenarioName = (typeof SCENARIOS)[number];
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -96,6 +97,7 @@ async function main(): Promise<number> {
     async: "asynchronous (Event) invocations",
     "cold-pool": "cold starts: pool hit, empty pool, no pool (issue 7)",
     snapstart: "cold starts: SnapStart (issue 7)",
+    placement: "placement: shuffle-sharding blast radius and decision time (issue 9)",
   };
   for (const name of only) {
     progress(`scenario ${titles[name]}…`);
@@ -109,6 +111,7 @@ async function main(): Promise<number> {
       else if (name === "peer-cold") results.peerCold = await peerCold.run(ctx);
       else if (name === "async") results.async = await asyncInvoke.run(ctx);
       else if (name === "cold-pool") results.coldPool = await coldPool.run(ctx);
+      else if (name === "placement") results.placement = await placement.run(ctx);
       else results.snapStart = await snapStart.run(ctx);
       progress(`scenario ${titles[name]}: done in ${Math.round((performance.now() - t) / 1000)} s`);
     } catch (e) {

@@ -23,6 +23,8 @@ export interface Plan {
   peerCold: { rounds: number; samples: number; restarts: number };
   scaleUp: { rounds: number; environments: number; sleepMs: number };
   memory: { rounds: number; counts: number[]; settleMs: number };
+  /** Issue 9's placement scenario: function keys per blast-radius case; timed batches per fleet size. */
+  placement: { functions: number; batches: number; batchMs: number };
 }
 
 export function makePlan(quick: boolean): Plan {
@@ -35,6 +37,7 @@ export function makePlan(quick: boolean): Plan {
         scaleUp: { rounds: 1, environments: 100, sleepMs: 1000 },
         // 100 environments are exercised by scale-up; here 10 keep the quick run short.
         memory: { rounds: 1, counts: [10], settleMs: 1000 },
+        placement: { functions: 5000, batches: 3, batchMs: 50 },
       }
     : {
         quick,
@@ -43,6 +46,7 @@ export function makePlan(quick: boolean): Plan {
         peerCold: { rounds: 3, samples: 30, restarts: 10 },
         scaleUp: { rounds: 5, environments: 100, sleepMs: 1000 },
         memory: { rounds: 3, counts: [10, 100], settleMs: 3000 },
+        placement: { functions: 10_000, batches: 5, batchMs: 100 },
       };
 }
 

@@ -15,6 +15,7 @@ import * as cold from "./scenarios/cold.js";
 import * as coldPool from "./scenarios/cold-pool.js";
 import * as memory from "./scenarios/memory.js";
 import * as peerCold from "./scenarios/peer-cold.js";
+import * as placement from "./scenarios/placement-blast.js";
 import * as runtimeCeiling from "./scenarios/runtime-ceiling.js";
 import * as scaleUp from "./scenarios/scale-up.js";
 import * as snapStart from "./scenarios/snapstart.js";
@@ -58,6 +59,7 @@ export interface Results {
   async?: asyncInvoke.AsyncResult;
   coldPool?: coldPool.ColdPoolResult;
   snapStart?: snapStart.SnapStartResult;
+  placement?: placement.PlacementResult;
   /** Scenario -> why it stopped. */
   failures: Record<string, string>;
 }
@@ -126,6 +128,7 @@ export function renderMarkdown(r: Results): string {
   section("Asynchronous (Event) invocations", r.async && asyncInvoke.markdown(r.async), "async");
   section("Cold starts by pool state (issue 7)", r.coldPool && coldPool.markdown(r.coldPool), "cold-pool");
   section("SnapStart (issue 7)", r.snapStart && snapStart.markdown(r.snapStart), "snapstart");
+  section("Placement: shuffle sharding and decision time (issue 9)", r.placement && placement.markdown(r.placement), "placement");
   return out.join("\n") + "\n";
 }
 

@@ -12,7 +12,7 @@ function fakeFleet() {
   const created: Array<{ id: string; spec: FakeSpec; done: (ok: boolean) => void }> = [];
   const destroyed: string[] = [];
   const fleet: WorkerFleet<FakeSpec> = {
-    loads: () => [{ id: "w", state: "active", freeMemoryMB: 1_000_000, sandboxesOf: () => 0 }],
+    loads: () => [{ id: "w", state: "active", totalMemoryMB: 1_000_000, freeMemoryMB: 1_000_000, runningSandboxes: 0, cpu: 0, sandboxesOf: () => 0, sandboxesOfAccount: () => 0 }],
     createEnvironment: (_w, id, spec) =>
       new Promise<void>((resolve, reject) => created.push({ id, spec, done: (ok) => (ok ? resolve() : reject(new Error("init failed"))) })),
     destroyEnvironment: async (_w, id) => {

@@ -14,6 +14,7 @@ import type { Clock, Logger } from "../base/index.js";
 import type { WorkerLoad } from "../placement/index.js";
 import type { RuntimeName, SandboxDriver, SandboxEvents } from "../sandbox/index.js";
 import type { LogStore } from "../store/index.js";
+import { CpuMeter } from "./cpu.js";
 import { ExecutionEnvironment, type InvocationInput, type InvocationOutcome } from "./environment.js";
 import { poolDecision } from "./pool/eligibility.js";
 import { SandboxPool, type PoolStats, type PooledEntry } from "./pool/pool.js";
@@ -89,12 +90,15 @@ export interface HostedEnvironment {
 export class Worker {
   private readonly hosted = new Map<string, Hosted>();
   private readonly perConfig = new Map<string, number>();
+  private readonly perAccount = new Map<string, number>();
   private runtimeRoot: string | undefined;
   private usedMB = 0;
   private state: "active" | "draining" = "active";
   private readonly pool: SandboxPool | undefined;
+  private readonly cpu: CpuMeter;
 
   constructor(private readonly opts: WorkerOptions) {
+    this.cpu = new CpuMeter(opts.clock);
     if (opts.pool && opts.pool.max > 0 && opts.driver.createPooled) {
       this.pool = new SandboxPool({
         config: opts.pool,
@@ -103,7 +107,7 @@ export class Worker {
         socketRoot: () => this.socketRoot(),
         clock: opts.clock,
         log: opts.log,
-        workerFreeMemoryMB: () => this.load().freeMemoryMB,
+        workerFreeMemoryMB: () => this.capacityMB() - this.usedMB,
         ...(opts.sandboxUid !== undefined ? { sandboxUid: opts.sandboxUid } : {}),
         ...(opts.sandboxGid !== undefined ? { sandboxGid: opts.sandboxGid } : {}),
       });
@@ -146,13 +150,22 @@ export class Worker {
     return this.hosted.size;
   }
 
+  private capacityMB(): number {
+    return this.opts.capacityMB ?? Math.floor((totalmem() / 1048576) * 0.9);
+  }
+
+  /** This worker's load signals for placement (what a cluster worker sends in its heartbeat). */
   load(): WorkerLoad {
-    const capacity = this.opts.capacityMB ?? Math.floor((totalmem() / 1048576) * 0.9);
+    const total = this.capacityMB();
     return {
       id: this.opts.id,
       state: this.state,
-      freeMemoryMB: capacity - this.usedMB,
+      totalMemoryMB: total,
+      freeMemoryMB: total - this.usedMB,
+      runningSandboxes: this.hosted.size,
+      cpu: this.cpu.utilisation(),
       sandboxesOf: (configKey) => this.perConfig.get(configKey) ?? 0,
+      sandboxesOfAccount: (accountId) => this.perAccount.get(accountId) ?? 0,
     };
   }
 
@@ -195,6 +208,7 @@ export class Worker {
     const hosted: Hosted = { env, spec, configKey, ...where };
     this.hosted.set(id, hosted);
     this.perConfig.set(configKey, (this.perConfig.get(configKey) ?? 0) + 1);
+    this.perAccount.set(spec.accountId, (this.perAccount.get(spec.accountId) ?? 0) + 1);
     this.usedMB += spec.memoryMB;
     return hosted;
   }
@@ -294,6 +308,9 @@ export class Worker {
     const n = (this.perConfig.get(h.configKey) ?? 1) - 1;
     if (n <= 0) this.perConfig.delete(h.configKey);
     else this.perConfig.set(h.configKey, n);
+    const a = (this.perAccount.get(h.spec.accountId) ?? 1) - 1;
+    if (a <= 0) this.perAccount.delete(h.spec.accountId);
+    else this.perAccount.set(h.spec.accountId, a);
     this.usedMB -= h.spec.memoryMB;
     await h.env.destroy();
     await Promise.all([rm(h.dir, { recursive: true, force: true }), rm(h.socketDir, { recursive: true, force: true })]);
