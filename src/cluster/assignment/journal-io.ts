@@ -114,6 +114,8 @@ export class JournalReplica<Spec> {
   private lastSeq = 0;
   private messages: ConsumerMessages | undefined;
   private stopped = false;
+  /** False once the consumer ended (connection closed, stream gone): start a new replica. */
+  alive = true;
   private readonly waiters: Array<{ seq: number; resolve: () => void }> = [];
   private readonly done: Promise<void>;
 
@@ -123,14 +125,19 @@ export class JournalReplica<Spec> {
     private readonly log: Logger,
     ready: Promise<ConsumerMessages>,
   ) {
-    this.done = ready.then((m) => this.run(m)).catch((e: unknown) => {
-      if (!this.stopped) this.log.warn("assignment journal replica stopped", { partition, error: String(e) });
-    });
+    this.done = ready
+      .then((m) => this.run(m))
+      .catch((e: unknown) => {
+        if (!this.stopped) this.log.warn("assignment journal replica stopped", { partition, error: String(e) });
+      })
+      .finally(() => {
+        this.alive = false;
+      });
   }
 
   static start<Spec>(nc: NatsConnection, partition: number, log: Logger): JournalReplica<Spec> {
     const js = jetstream(nc);
-    const ready = js.consumers.get(ASSIGN_STREAM, { filter_subjects: [partitionFilter(partition)] }).then((c) => c.consume());
+    const ready = js.consumers.get(ASSIGN_STREAM, { filter_subjects: partitionFilter(partition) }).then((c) => c.consume());
     return new JournalReplica<Spec>(nc, partition, log, ready);
   }
 

@@ -18,7 +18,7 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { Kvm, type KV } from "@nats-io/kv";
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import type { Clock, Logger } from "../../base/index.js";
-import type { WorkerFleet } from "../../assignment/index.js";
+import type { EnvironmentEntry, WorkerFleet } from "../../assignment/index.js";
 import { DEFAULT_LEASE_MS, decide, leaderKey, parseLeaderRecord, type Holding, type LeaderRecord, type SeenEntry } from "./election.js";
 import { ensureAssignStream, JournalReplica } from "./journal-io.js";
 import { PartitionLeader } from "./leader.js";
@@ -49,17 +49,22 @@ export interface AssignmentNode {
   environmentGone(workerId: string, environmentId: string): void;
   /** The leader of a partition led here (tests, status). */
   leaderOf(partition: number): PartitionLeader<unknown> | undefined;
+  /** A partition's table as this node holds it: led (live) or replayed from the journal. */
+  tableOf(partition: number): EnvironmentEntry[];
   close(): Promise<void>;
 }
 
 /** Opens bucket kiln-leaders, creating it with a TTL a few leases long so dead entries go away. */
 export async function openLeadersBucket(nc: NatsConnection, replicas: number, leaseMs = DEFAULT_LEASE_MS): Promise<KV> {
   const kvm = new Kvm(nc);
-  try {
-    return await kvm.open(LEADERS_BUCKET);
-  } catch {
-    return kvm.create(LEADERS_BUCKET, { replicas, history: 1, ttl: Math.max(10_000, leaseMs * 5) });
-  }
+  const jsm = await jetstreamManager(nc);
+  const exists = await jsm.streams.info(`KV_${LEADERS_BUCKET}`).then(
+    () => true,
+    () => false,
+  );
+  if (exists) return kvm.open(LEADERS_BUCKET);
+  // Another node may create it at the same moment with the same settings: create is idempotent then.
+  return kvm.create(LEADERS_BUCKET, { replicas, history: 1, ttl: Math.max(10_000, leaseMs * 5) });
 }
 
 async function read(kv: KV, key: string): Promise<{ seen?: SeenEntry; term?: number }> {
@@ -106,7 +111,8 @@ export async function startAssignmentNode<Spec>(opts: AssignmentNodeOptions<Spec
   const slots: Array<PartitionSlot<Spec>> = Array.from({ length: opts.partitions }, (_, partition) => ({ partition, lastTerm: 0, busy: false }));
 
   const follow = (slot: PartitionSlot<Spec>) => {
-    if (!slot.replica) slot.replica = JournalReplica.start<Spec>(nc, slot.partition, log);
+    if (slot.replica?.alive) return;
+    slot.replica = JournalReplica.start<Spec>(nc, slot.partition, log);
   };
 
   const stepDown = async (slot: PartitionSlot<Spec>, reason: string) => {
@@ -114,7 +120,7 @@ export async function startAssignmentNode<Spec>(opts: AssignmentNodeOptions<Spec
     slot.leader = undefined;
     slot.holding = undefined;
     if (leader) {
-      log.warn("assignment partition leadership lost", { partition: slot.partition, nodeId: opts.nodeId, reason });
+      (reason === "closing" ? log.info : log.warn)("assignment partition leadership ended", { partition: slot.partition, nodeId: opts.nodeId, reason });
       await leader.stop().catch(() => undefined);
     }
     if (!closed) follow(slot);
@@ -124,7 +130,7 @@ export async function startAssignmentNode<Spec>(opts: AssignmentNodeOptions<Spec
     slot.holding = { term: record.term, revision, expiresAt: record.expiresAt };
     slot.lastTerm = record.term;
     slot.observed = record;
-    const replica = slot.replica ?? JournalReplica.start<Spec>(nc, slot.partition, log);
+    const replica = slot.replica?.alive ? slot.replica : JournalReplica.start<Spec>(nc, slot.partition, log);
     slot.replica = undefined;
     const complete = await replica.caughtUp(Math.floor(leaseMs / 2)).catch(() => false);
     await replica.stop();
@@ -223,9 +229,18 @@ export async function startAssignmentNode<Spec>(opts: AssignmentNodeOptions<Spec
     },
     environmentGone,
     leaderOf: (p) => slots[p]?.leader as PartitionLeader<unknown> | undefined,
+    tableOf: (p) => {
+      const s = slots[p];
+      if (s?.leader) return s.leader.service.table.all().map((e) => ({ ...e }));
+      return [...(s?.replica?.state.entries.values() ?? [])].map((e) => ({ ...e }));
+    },
     close: async () => {
       closed = true;
-      deadSub.unsubscribe();
+      try {
+        deadSub.unsubscribe();
+      } catch {
+        /* connection already closed */
+      }
       for (const s of slots) if (s.timer) clearTimeout(s.timer);
       while (slots.some((s) => s.busy)) await new Promise((r) => setTimeout(r, 10));
       await Promise.all(
