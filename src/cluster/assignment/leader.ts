@@ -72,9 +72,9 @@ export class PartitionLeader<Spec> {
 
   private async handle(req: AssignRequest<Spec>): Promise<AssignReply> {
     try {
-      return { ok: true, result: await this.apply(req) };
+      return { ok: true, result: await this.apply(req), term: this.opts.term };
     } catch (e) {
-      return { ok: false, error: toWireError(e) };
+      return { ok: false, error: toWireError(e), term: this.opts.term };
     }
   }
 
@@ -101,6 +101,8 @@ export class PartitionLeader<Spec> {
         this.writer.target(req.configKey, t);
         return null;
       }
+      case "ping":
+        return null;
       case "provisionedStatus": {
         const out: StatusReply = {};
         for (const k of req.configKeys) out[k] = s.provisionedStatus(k);

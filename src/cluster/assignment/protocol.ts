@@ -20,7 +20,8 @@ export type AssignRequest<Spec> =
   | { op: "release"; lease: Lease; healthy: boolean }
   | { op: "drain"; scope: DrainScope }
   | { op: "setProvisioned"; configKey: string; target: JournaledTarget<Spec> | null }
-  | { op: "provisionedStatus"; configKeys: string[] };
+  | { op: "provisionedStatus"; configKeys: string[] }
+  | { op: "ping" };
 
 export interface WireError {
   name: string;
@@ -29,7 +30,8 @@ export interface WireError {
   configKey?: string;
 }
 
-export type AssignReply = { ok: true; result?: unknown } | { ok: false; error: WireError };
+/** Every reply carries the answering leader's term (a client notices a takeover by it). */
+export type AssignReply = ({ ok: true; result?: unknown } | { ok: false; error: WireError }) & { term?: number };
 
 /** Answered by a node that no longer leads the partition: the client retries. */
 export class NotLeaderError extends Error {

@@ -9,7 +9,10 @@
  *   configurations this client has set targets for.
  * Every request is retried on no-responders (no leader right now: a takeover) with backoff for
  * up to `retryForMs` (6 s covers a takeover); warm acquires and background requests are retried
- * on timeouts too; a cold start is not (it would create a second environment), it fails.
+ * on timeouts too; a cold start is not (it would create a second environment). While a cold
+ * start is pending the client pings the partition every second: if another term answers (the
+ * leader died mid-creation), the acquire starts over with the new leader (once) instead of
+ * waiting for the cold start timeout.
  *
  * Known caveats: a warm acquire whose reply is lost (timeout) and is retried can leave the first
  * environment busy on the leader with no one to release it (see leader.ts). `release` of a lease
@@ -33,6 +36,8 @@ export interface RemoteAssignmentOptions {
   coldStartTimeoutMs?: number;
   /** Provisioned figures refresh period (default 1000). */
   statusRefreshMs?: number;
+  /** During a cold start, how often the client checks that the partition's leader is unchanged (default 1000). */
+  leaderCheckMs?: number;
 }
 
 /** Thrown when no leader answered within the retry window. */
@@ -40,6 +45,14 @@ export class AssignmentUnavailableError extends Error {
   override readonly name = "AssignmentUnavailable";
   constructor(partition: number, cause: unknown) {
     super(`assignment partition ${partition} has no reachable leader: ${String((cause as Error)?.message ?? cause)}`, { cause });
+  }
+}
+
+/** The partition's leader changed while a cold start was pending (retried once by acquire). */
+export class LeaderChangedError extends Error {
+  override readonly name = "LeaderChanged";
+  constructor(partition: number) {
+    super(`assignment partition ${partition} changed leader during a cold start`);
   }
 }
 
@@ -68,6 +81,10 @@ export class RemoteAssignment<Spec> implements AssignmentPort<Spec> {
 
   /** One request to a partition leader, retried on no-responders (and timeouts when `retryTimeouts`). */
   private async call(partition: number, req: AssignRequest<Spec>, timeoutMs: number, retryTimeouts: boolean): Promise<unknown> {
+    return (await this.exchange(partition, req, timeoutMs, retryTimeouts)).result;
+  }
+
+  private async exchange(partition: number, req: AssignRequest<Spec>, timeoutMs: number, retryTimeouts: boolean): Promise<{ result: unknown; term?: number }> {
     const deadline = Date.now() + this.retryForMs;
     let backoff = 50;
     for (;;) {
@@ -75,7 +92,7 @@ export class RemoteAssignment<Spec> implements AssignmentPort<Spec> {
       try {
         const msg = await this.opts.nc.request(rpcSubject(partition), JSON.stringify(req), { timeout: timeoutMs });
         const reply = msg.json<AssignReply>();
-        if (reply.ok) return reply.result;
+        if (reply.ok) return { result: reply.result, ...(reply.term !== undefined ? { term: reply.term } : {}) };
         if (reply.error.name !== "NotLeader") throw fromWireError(reply.error);
         retryable = fromWireError(reply.error);
       } catch (e) {
@@ -92,10 +109,39 @@ export class RemoteAssignment<Spec> implements AssignmentPort<Spec> {
 
   async acquire(configKey: string, memoryMB: number, spec: () => Spec, mayScaleUp: () => boolean = () => true): Promise<Lease> {
     const p = this.partitionOf(configKey);
-    const warm = (await this.call(p, { op: "acquire", configKey, memoryMB, warmOnly: true }, this.requestTimeoutMs, true)) as Lease | null;
-    if (warm) return warm;
-    if (!mayScaleUp()) throw new ScalingThrottledError(configKey);
-    return (await this.call(p, { op: "acquire", configKey, memoryMB, warmOnly: false, spec: spec() }, this.coldStartTimeoutMs, false)) as Lease;
+    for (let attempt = 0; ; attempt++) {
+      const warm = await this.exchange(p, { op: "acquire", configKey, memoryMB, warmOnly: true }, this.requestTimeoutMs, true);
+      if (warm.result) return warm.result as Lease;
+      if (attempt === 0 && !mayScaleUp()) throw new ScalingThrottledError(configKey);
+      try {
+        return await this.coldStart(p, { op: "acquire", configKey, memoryMB, warmOnly: false, spec: spec() }, warm.term);
+      } catch (e) {
+        // The leader changed while it created the environment: the new one destroys what the old
+        // one left initializing, so start over there (once).
+        if (!(e instanceof LeaderChangedError) || attempt > 0) throw e;
+      }
+    }
+  }
+
+  /** A cold start request, abandoned when the partition's leader (term) changes meanwhile. */
+  private coldStart(p: number, req: AssignRequest<Spec>, term: number | undefined): Promise<Lease> {
+    const request = this.call(p, req, this.coldStartTimeoutMs, false) as Promise<Lease>;
+    if (term === undefined) return request;
+    let settled = false;
+    const watch = new Promise<never>((_, reject) => {
+      const check = async () => {
+        while (!settled) {
+          await sleep(this.opts.leaderCheckMs ?? 1000);
+          if (settled) return;
+          const now = await this.exchange(p, { op: "ping" }, this.requestTimeoutMs, true).catch(() => undefined);
+          if (!settled && now && now.term !== term) return reject(new LeaderChangedError(p));
+        }
+      };
+      void check();
+    });
+    return Promise.race([request, watch]).finally(() => {
+      settled = true;
+    });
   }
 
   /** Runs a request in the background; logs when it finally fails. */
