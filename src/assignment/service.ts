@@ -72,6 +72,15 @@ export class AssignmentService<Spec> implements AssignmentPort<Spec> {
   }
 
   /**
+   * Stops the reaper and provisioned reconciliation without touching any environment (a partition
+   * leader stepping down: the environments live on under the next leader). Restart with start().
+   */
+  stop(): void {
+    if (this.reaper) clearInterval(this.reaper);
+    this.reaper = undefined;
+  }
+
+  /**
    * A lease on an environment of `configKey`: a warm one, else a new one (cold start) when
    * `mayScaleUp` (the function's scaling rate) allows it, else ScalingThrottledError.
    */

@@ -15,6 +15,10 @@
  * provisioned one before any on-demand one, and the keep-alive never reaps them; demoting one
  * (its configuration was removed) makes it an ordinary on-demand environment.
  *
+ * Replication (cluster mode): `onChange` is called after every mutation with the environment's
+ * new entry (undefined once removed), so a partition leader can journal it; `restore` loads a
+ * replayed journal into an empty table. Standalone mode sets neither.
+ *
  * Known caveats: one invocation per environment at a time (Lambda's model). The table is in
  * memory: in standalone mode a restart loses it along with the sandboxes themselves.
  */
@@ -32,7 +36,12 @@ export interface EnvironmentEntry {
   provisioned?: boolean;
 }
 
+/** Called after every change of one environment: its entry now, or undefined once removed. */
+export type TableObserver = (id: string, entry: EnvironmentEntry | undefined) => void;
+
 export class EnvironmentTable {
+  /** Observer of every mutation (cluster mode journals through it). */
+  onChange: TableObserver | undefined;
   private readonly entries = new Map<string, EnvironmentEntry>();
   /** Idle environment ids per configuration, most recently used last (on-demand, and provisioned). */
   private readonly idle = new Map<string, string[]>();
@@ -91,6 +100,26 @@ export class EnvironmentTable {
       e.lastUsedAt = now;
       this.listIdle(e);
     }
+    this.changed(id, e);
+  }
+
+  private changed(id: string, e: EnvironmentEntry | undefined): void {
+    this.onChange?.(id, e);
+  }
+
+  /**
+   * Replaces the table's content with replayed entries (a new partition leader). Idle ones are
+   * listed by last use, so the most recently used is handed out first as before. Not observed.
+   */
+  restore(entries: Iterable<EnvironmentEntry>): void {
+    this.entries.clear();
+    this.idle.clear();
+    this.idleProvisioned.clear();
+    const list = [...entries].map((e) => ({ ...e })).sort((a, b) => a.lastUsedAt - b.lastUsedAt);
+    for (const e of list) {
+      this.entries.set(e.id, e);
+      if (e.state === "idle") this.listIdle(e);
+    }
   }
 
   private listIdle(e: EnvironmentEntry): void {
@@ -119,6 +148,7 @@ export class EnvironmentTable {
     const e = this.entries.get(id)!;
     e.state = "busy";
     e.lastUsedAt = now;
+    this.changed(id, e);
     return e;
   }
 
@@ -126,12 +156,16 @@ export class EnvironmentTable {
   addInitializing(id: string, workerId: string, configKey: string, now: number, provisioned = false): EnvironmentEntry {
     const e: EnvironmentEntry = { id, workerId, configKey, state: "initializing", createdAt: now, lastUsedAt: now, ...(provisioned ? { provisioned } : {}) };
     this.entries.set(id, e);
+    this.changed(id, e);
     return e;
   }
 
   markBusy(id: string): void {
     const e = this.entries.get(id);
-    if (e && e.state === "initializing") e.state = "busy";
+    if (e && e.state === "initializing") {
+      e.state = "busy";
+      this.changed(id, e);
+    }
   }
 
   /**
@@ -148,6 +182,7 @@ export class EnvironmentTable {
     e.state = "idle";
     e.lastUsedAt = now;
     this.listIdle(e);
+    this.changed(id, e);
     return "idle";
   }
 
@@ -157,6 +192,7 @@ export class EnvironmentTable {
     this.entries.delete(id);
     if (e.state === "idle") this.unlistIdle(e);
     e.state = "dead";
+    this.changed(id, undefined);
     return e;
   }
 
@@ -166,7 +202,10 @@ export class EnvironmentTable {
     for (const e of [...this.entries.values()]) {
       if (!matches(e.configKey)) continue;
       if (e.state === "idle") destroyNow.push(this.remove(e.id)!);
-      else if (e.state === "busy" || e.state === "initializing") e.state = "draining";
+      else if (e.state === "busy" || e.state === "initializing") {
+        e.state = "draining";
+        this.changed(e.id, e);
+      }
     }
     return destroyNow;
   }
