@@ -21,8 +21,8 @@ class FakeFleet implements WorkerFleet<Spec> {
   constructor(private readonly workers: string[]) {}
   loads(): WorkerLoad[] {
     return this.workers.map((id) => {
-      const l = { id, state: "active" as const, freeMemoryMB: 100_000, totalMemoryMB: 100_000, runningSandboxes: 0, cpu: 0, sandboxesOf: () => 0 };
-      return l as WorkerLoad;
+      const l: WorkerLoad = { id, state: "active", freeMemoryMB: 100_000, totalMemoryMB: 100_000, runningSandboxes: 0, cpu: 0, sandboxesOf: () => 0, sandboxesOfAccount: () => 0 };
+      return l;
     });
   }
   async createEnvironment(workerId: string, id: string): Promise<void> {
