@@ -85,6 +85,7 @@ export class WorkerLifetime {
       return this.running;
     }
     this.running = (async () => {
+      await Promise.resolve(); // `running` is set before the loop starts
       try {
         do {
           this.again = false;
