@@ -124,9 +124,13 @@ describe("worker node over HTTP", () => {
   });
 
   test("a worker lost mid-invoke (connection cut) is a WorkerUnreachableError saying the call can be retried", async () => {
-    const pending = remote.invoke("w1", "env-a", inv({ sleepMs: 3000 }));
+    const pending = remote.invoke("w1", "env-a", inv({ sleepMs: 1000 }));
     await new Promise((r) => setTimeout(r, 300));
+    assert.equal(local.busyCount(), 1);
     await server.close(0);
     await assert.rejects(pending, (e) => e instanceof WorkerUnreachableError && /was lost/.test(e.message) && /can be retried/.test(e.message));
+    // The worker itself runs the invocation to its end (nobody is left to read the answer).
+    for (let i = 0; i < 200 && local.busyCount() > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(local.busyCount(), 0);
   });
 });
