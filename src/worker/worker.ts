@@ -316,6 +316,15 @@ export class Worker {
     await Promise.all([rm(h.dir, { recursive: true, force: true }), rm(h.socketDir, { recursive: true, force: true })]);
   }
 
+  /**
+   * Stops taking new sandboxes (a draining worker node): load() says draining and the pool closes
+   * (its pre-initialized sandboxes are destroyed). Hosted environments stay until destroyed.
+   */
+  async drain(): Promise<void> {
+    this.state = "draining";
+    await this.pool?.close();
+  }
+
   async close(): Promise<void> {
     this.state = "draining";
     await this.pool?.close();

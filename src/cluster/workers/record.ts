@@ -1,0 +1,82 @@
+/**
+ * The heartbeat record a worker node puts in KV `kiln-workers` (key = worker id), and the load
+ * placement reads from it. Pure: parsing, validation and the record -> load mapping.
+ */
+import type { WorkerLoad } from "../../placement/index.js";
+
+export const WORKERS_BUCKET = "kiln-workers";
+
+export type WorkerState = "active" | "draining";
+
+export interface WorkerRecord {
+  id: string;
+  /** Base URL of the worker node's server (http://host:port). */
+  url: string;
+  roles: string[];
+  totalMemoryMB: number;
+  freeMemoryMB: number;
+  runningSandboxes: number;
+  /** Host CPU load, 0..1. */
+  cpu: number;
+  state: WorkerState;
+  /** Execution environments per function configuration key. */
+  sandboxes: Record<string, number>;
+  startedAt: number;
+  leaseEndsAt: number;
+  /** The worker's clock when it sent this record (epoch ms). */
+  seenAt: number;
+}
+
+/** What placement sees of a worker (the fields the placement helper is adding to WorkerLoad). */
+export interface ClusterWorkerLoad extends WorkerLoad {
+  totalMemoryMB: number;
+  freeMemoryMB: number;
+  runningSandboxes: number;
+  cpu: number;
+  state: WorkerState;
+  sandboxesOf: (configKey: string) => number;
+}
+
+export function loadOf(r: WorkerRecord): ClusterWorkerLoad {
+  return {
+    id: r.id,
+    state: r.state,
+    totalMemoryMB: r.totalMemoryMB,
+    freeMemoryMB: r.freeMemoryMB,
+    runningSandboxes: r.runningSandboxes,
+    cpu: r.cpu,
+    sandboxesOf: (configKey) => r.sandboxes[configKey] ?? 0,
+  };
+}
+
+const num = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
+
+/** The record in `value`, or undefined when it is not a well-formed heartbeat. */
+export function parseWorkerRecord(value: unknown): WorkerRecord | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  const r = value as Record<string, unknown>;
+  if (typeof r.id !== "string" || typeof r.url !== "string" || (r.state !== "active" && r.state !== "draining")) return undefined;
+  for (const k of ["totalMemoryMB", "freeMemoryMB", "runningSandboxes", "cpu", "startedAt", "leaseEndsAt", "seenAt"]) if (!num(r[k])) return undefined;
+  const sandboxes: Record<string, number> = {};
+  if (typeof r.sandboxes === "object" && r.sandboxes !== null) for (const [k, v] of Object.entries(r.sandboxes)) if (num(v)) sandboxes[k] = v;
+  return {
+    id: r.id,
+    url: r.url,
+    roles: Array.isArray(r.roles) ? r.roles.filter((x): x is string => typeof x === "string") : [],
+    totalMemoryMB: r.totalMemoryMB as number,
+    freeMemoryMB: r.freeMemoryMB as number,
+    runningSandboxes: r.runningSandboxes as number,
+    cpu: r.cpu as number,
+    state: r.state,
+    sandboxes,
+    startedAt: r.startedAt as number,
+    leaseEndsAt: r.leaseEndsAt as number,
+    seenAt: r.seenAt as number,
+  };
+}
+
+/** NATS KV keys allow [-/_=.a-zA-Z0-9]; worker ids are used as keys and in subjects (no dots there). */
+export function checkWorkerId(id: string): string {
+  if (!/^[A-Za-z0-9_-]{1,128}$/.test(id)) throw new Error(`invalid worker id ${JSON.stringify(id)}: use letters, digits, '-' and '_' (it is a KV key and a subject token)`);
+  return id;
+}
