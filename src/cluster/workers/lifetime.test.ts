@@ -23,7 +23,7 @@ function fakeWorker() {
       envs.delete(id);
       calls.push(`destroy ${id}`);
     },
-    load: () => ({ id: "w1", state: "active", freeMemoryMB: 1000, sandboxesOf: () => 0 }),
+    load: () => ({ id: "w1", state: "active", totalMemoryMB: 1000, freeMemoryMB: 1000, runningSandboxes: envs.size, cpu: 0, sandboxesOf: () => 0, sandboxesOfAccount: () => 0 }),
     environments: () => [...envs].map((id) => ({ id, sandboxId: id, configKey: "k", accountId: "a", pooled: false, pid: undefined })),
     drain: async () => void calls.push("pool stopped"),
   };

@@ -27,15 +27,8 @@ export interface WorkerRecord {
   seenAt: number;
 }
 
-/** What placement sees of a worker (the fields the placement helper is adding to WorkerLoad). */
-export interface ClusterWorkerLoad extends WorkerLoad {
-  totalMemoryMB: number;
-  freeMemoryMB: number;
-  runningSandboxes: number;
-  cpu: number;
-  state: WorkerState;
-  sandboxesOf: (configKey: string) => number;
-}
+/** What placement sees of a worker. */
+export type ClusterWorkerLoad = WorkerLoad;
 
 export function loadOf(r: WorkerRecord): ClusterWorkerLoad {
   return {
@@ -46,6 +39,8 @@ export function loadOf(r: WorkerRecord): ClusterWorkerLoad {
     runningSandboxes: r.runningSandboxes,
     cpu: r.cpu,
     sandboxesOf: (configKey) => r.sandboxes[configKey] ?? 0,
+    // Configuration keys start with the account id: "<account>/<function>/...".
+    sandboxesOfAccount: (accountId) => Object.entries(r.sandboxes).reduce((n, [k, v]) => (k.startsWith(`${accountId}/`) ? n + v : n), 0),
   };
 }
 
