@@ -19,6 +19,8 @@ export { NatsBlobStore } from "./blobs.js";
 
 export const METADATA_BUCKET = "kiln-meta";
 export const CODE_OBJECT_STORE = "kiln-code";
+/** How long creating a log scan's consumer may take before the scan reads message by message. */
+export const SCAN_CONSUMER_TIMEOUT_MS = 1500;
 
 export interface NatsStoreOptions {
   /** Replicas of every bucket and stream: 1 for a single server, 3 for a 3-node cluster. */
@@ -41,7 +43,8 @@ export async function openNatsStores(nc: NatsConnection, opts: NatsStoreOptions)
   const clock = opts.clock ?? systemClock;
   const js = jetstream(nc);
   const jsm = await jetstreamManager(nc);
-  const kv = await retryOnce(() => new Kvm(js).create(opts.names?.metadata ?? METADATA_BUCKET, { replicas: opts.replicas, history: 1, allow_direct: false }));
+  const bucket = opts.names?.metadata ?? METADATA_BUCKET;
+  const kv = await retryOnce(() => new Kvm(js).create(bucket, { replicas: opts.replicas, history: 1, allow_direct: false }));
   const logStream = opts.names?.logs ?? LOG_STREAM;
   await ensureStream(jsm, {
     name: logStream,
@@ -53,9 +56,9 @@ export async function openNatsStores(nc: NatsConnection, opts: NatsStoreOptions)
     max_msgs_per_subject: opts.maxEventsPerLogStream ?? DEFAULT_MAX_EVENTS_PER_STREAM,
   });
   const objects = await retryOnce(() => new Objm(js).create(opts.names?.blobs ?? CODE_OBJECT_STORE, { replicas: opts.replicas, storage: StorageType.File }));
-  const metadata = new NatsMetadataStore(kv, clock);
+  const metadata = new NatsMetadataStore(kv, bucket, jsm, clock);
   await metadata.start();
-  const logs = new NatsLogStore(js, jsm, clock, { stream: logStream, subjectRoot: opts.names?.logSubjects });
+  const logs = new NatsLogStore(js, jetstream(nc, { timeout: SCAN_CONSUMER_TIMEOUT_MS }), jsm, clock, { stream: logStream, subjectRoot: opts.names?.logSubjects });
   return {
     metadata,
     logs,

@@ -69,6 +69,8 @@ interface Intent {
 /** Lists keys under a prefix (the metadata store's listing). */
 export interface KeyLister {
   keysUnder(collection: string, prefix: string): Promise<string[]>;
+  /** NATS KV keys matching a subject filter (deleted ones included). */
+  natsKeys(filter: string): Promise<string[]>;
 }
 
 const encoder = new TextEncoder();
@@ -123,8 +125,7 @@ export class BatchWriter {
 
   /** Settles the intents older than the grace period; returns how many. */
   async sweep(): Promise<number> {
-    const keys: string[] = [];
-    for await (const k of await this.kv.keys(`${INTENT_ROOT}.>`)) keys.push(k);
+    const keys = await this.lister.natsKeys(`${INTENT_ROOT}.>`);
     let settled = 0;
     for (const k of keys) {
       const e = await this.kv.get(k);

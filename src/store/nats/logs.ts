@@ -9,7 +9,10 @@
  * with a subject filter on the group (or on the one stream asked for), from the sequence after
  * `nextToken`, or else from `startTime` minus a slack of one hour (events carry the timestamps
  * their functions wrote, normally just before ingestion), keeping events in
- * [startTime, endTime] until `limit` (+1, to know whether there is a next page) are found.
+ * [startTime, endTime] until `limit` (+1, to know whether there is a next page) are found. An
+ * ephemeral consumer may be placed on a peer that is down (nats-server 2.9); when creating it
+ * times out (`scanJs` has a short timeout) the scan falls back to reading message by message
+ * from the stream leader (`next_by_subj`), slower but needing only the leader.
  * `streams` scans the group (one pass; DescribeLogStreams is rare). `deleteGroup` purges the
  * group's subjects.
  *
@@ -18,7 +21,8 @@
  * NATS outage are dropped at the next flush (counted in `dropped`); a filter scans every event of
  * the group from its start point, so unbounded queries on very large groups are slow.
  */
-import type { JetStreamClient, JetStreamManager, JsMsg } from "@nats-io/jetstream";
+import type { JetStreamClient, JetStreamManager, MsgRequest } from "@nats-io/jetstream";
+import { isNotFound } from "./kv-errors.js";
 import type { LogEvent, LogStore, StoredLogEvent } from "../contract.js";
 import { decodeToken, encodeToken } from "./keys.js";
 import type { Clock } from "../../base/index.js";
@@ -35,6 +39,13 @@ const PUBLISH_WINDOW = 256;
 interface Pending {
   subject: string;
   body: string;
+}
+
+/** What a scan needs of a message (a JsMsg or a StoredMsg). */
+interface LogMsg {
+  subject: string;
+  seq: number;
+  json<T>(): T;
 }
 
 interface Body {
@@ -55,6 +66,8 @@ export class NatsLogStore implements LogStore {
 
   constructor(
     private readonly js: JetStreamClient,
+    /** A client with a short request timeout, for creating scan consumers. */
+    private readonly scanJs: JetStreamClient,
     private readonly jsm: JetStreamManager,
     private readonly clock: Clock,
     private readonly opts: { flushMs?: number; stream?: string; subjectRoot?: string | undefined } = {},
@@ -145,18 +158,38 @@ export class NatsLogStore implements LogStore {
   }
 
   /** Feeds the messages on `filter` (from `start`) to `visit` until it returns false or none are left. */
-  private async scan(filter: string, start: { opt_start_seq?: number; opt_start_time?: string }, visit: (m: JsMsg) => boolean): Promise<void> {
-    const consumer = await this.js.consumers.getPushConsumer(this.stream, { filter_subjects: filter, ...start });
+  private async scan(filter: string, start: { opt_start_seq?: number; opt_start_time?: string }, visit: (m: LogMsg) => boolean): Promise<void> {
+    let consumer;
+    try {
+      consumer = await this.scanJs.consumers.getPushConsumer(this.stream, { filter_subjects: filter, ...start });
+    } catch (e) {
+      if (!(e instanceof Error && e.name === "TimeoutError")) throw e;
+      return this.scanByGets(filter, start.opt_start_seq ?? 1, visit);
+    }
     try {
       const info = await consumer.info(true);
       if (info.num_pending === 0) return;
       const messages = await consumer.consume();
       for await (const m of messages) {
-        if (!visit(m) || m.info.pending === 0) break;
+        const more = visit({ subject: m.subject, seq: m.seq, json: <T>() => m.json<T>() });
+        if (!more || m.info.pending === 0) break;
       }
       await messages.close();
     } finally {
       await consumer.delete().catch(() => undefined);
+    }
+  }
+
+  private async scanByGets(filter: string, fromSeq: number, visit: (m: LogMsg) => boolean): Promise<void> {
+    for (let seq = fromSeq; ; ) {
+      // nats-server 2.9 answers `next_by_subj` on STREAM.MSG.GET; the client types it for direct gets only.
+      const request = { next_by_subj: filter, seq } as unknown as MsgRequest;
+      const m = await this.jsm.streams.getMessage(this.stream, request).catch((e: unknown) => {
+        if (isNotFound(e)) return null;
+        throw e;
+      });
+      if (!m || !visit(m)) return;
+      seq = m.seq + 1;
     }
   }
 }

@@ -10,13 +10,18 @@
  * n > 0 is `kv.update(key, value, n)`; the server's "wrong last sequence" (10071) becomes
  * RevisionMismatchError.
  *
- * Listing: `kv.keys(filter)` streams the matching keys (headers only) from an ordered consumer;
- * they are decoded, filtered by the exact string prefix, sorted and paged on the client, then the
- * page's values are read. A page costs one pass over the keys under the prefix's last `/`, so
- * prefixes should end at a `/` boundary where collections are large (Kiln's do: `<account>/`).
+ * Listing: the bucket stream's info with a subject filter (answered by the stream leader) names
+ * every key under the prefix's last `/` (deleted ones too: their markers are messages); they are
+ * decoded, filtered by the exact string prefix and sorted on the client, then values are read in
+ * key order, skipping deleted keys, until the page is full. Not `kv.keys()`: that creates an
+ * ephemeral consumer, which nats-server 2.9 may place on a peer that is down (the request then
+ * times out), while stream info only needs the stream's leader. A page costs one pass over the
+ * keys under the prefix's last `/`, so prefixes should end at a `/` boundary where collections are
+ * large (Kiln's do: `<account>/`).
  *
  * Batches: see intents.ts (intent record + roll-forward; no multi-key transactions in 2.9).
  */
+import type { JetStreamManager } from "@nats-io/jetstream";
 import type { KV } from "@nats-io/kv";
 import { RevisionMismatchError, type BatchOp, type ListPage, type MetadataStore, type Versioned } from "../contract.js";
 import { documentKey, parseDocumentKey, prefixFilter } from "./keys.js";
@@ -32,6 +37,8 @@ export class NatsMetadataStore implements MetadataStore {
 
   constructor(
     readonly kv: KV,
+    readonly bucket: string,
+    private readonly jsm: JetStreamManager,
     clock: Clock,
     opts: { intentGraceMs?: number; sweepEveryMs?: number } = {},
   ) {
@@ -64,28 +71,43 @@ export class NatsMetadataStore implements MetadataStore {
   async list<T>(collection: string, prefix: string, opts: { after?: string; limit?: number } = {}): Promise<ListPage<T>> {
     const limit = Math.max(1, opts.limit ?? DEFAULT_LIST_LIMIT);
     const after = opts.after;
-    const keys = (await this.keysUnder(collection, prefix)).filter((k) => after === undefined || k > after);
-    const pageKeys = keys.slice(0, limit);
-    const values = await Promise.all(pageKeys.map((k) => this.get<T>(collection, k)));
-    const items: ListPage<T>["items"] = [];
-    pageKeys.forEach((k, i) => {
-      const v = values[i];
-      if (v) items.push({ key: k, value: v.value });
-    });
-    const page: ListPage<T> = { items };
-    if (keys.length > limit) page.next = pageKeys[pageKeys.length - 1]!;
+    const candidates = (await this.candidates(collection, prefix)).filter((k) => after === undefined || k > after);
+    const found: ListPage<T>["items"] = [];
+    for (let i = 0; i < candidates.length && found.length <= limit; i += limit + 1) {
+      const chunk = candidates.slice(i, i + limit + 1);
+      const values = await Promise.all(chunk.map((k) => this.get<T>(collection, k)));
+      chunk.forEach((k, n) => {
+        const v = values[n];
+        if (v) found.push({ key: k, value: v.value });
+      });
+    }
+    const page: ListPage<T> = { items: found.slice(0, limit) };
+    if (found.length > limit) page.next = page.items[page.items.length - 1]!.key;
     return page;
   }
 
   /** Every live key of a collection starting with `prefix`, sorted. */
   async keysUnder(collection: string, prefix: string): Promise<string[]> {
-    const { filter } = prefixFilter(collection, prefix);
+    const keys = await this.candidates(collection, prefix);
+    const live = await Promise.all(keys.map((k) => this.get(collection, k)));
+    return keys.filter((_, i) => live[i] !== undefined);
+  }
+
+  /** Every key of a collection starting with `prefix` that has a message (live or deleted), sorted. */
+  private async candidates(collection: string, prefix: string): Promise<string[]> {
     const out: string[] = [];
-    for await (const natsKey of await this.kv.keys(filter)) {
+    for (const natsKey of await this.natsKeys(prefixFilter(collection, prefix).filter)) {
       const doc = parseDocumentKey(natsKey);
       if (doc && doc.collection === collection && doc.key.startsWith(prefix)) out.push(doc.key);
     }
     return out.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+
+  /** The NATS KV keys matching a filter that hold a message (deleted keys included). */
+  async natsKeys(filter: string): Promise<string[]> {
+    const root = `$KV.${this.bucket}.`;
+    const info = await this.jsm.streams.info(`KV_${this.bucket}`, { subjects_filter: root + filter });
+    return Object.keys(info.state.subjects ?? {}).map((s) => s.slice(root.length));
   }
 
   batch(ops: BatchOp[]): Promise<void> {

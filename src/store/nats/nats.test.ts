@@ -1,6 +1,9 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import type { NatsConnection } from "@nats-io/transport-node";
+import { jetstream, jetstreamManager, type JetStreamClient } from "@nats-io/jetstream";
+import { systemClock } from "../../base/index.js";
+import { NatsLogStore } from "./logs.js";
 import { startNats, type NatsCluster } from "../../../test/support/nats.js";
 import { RevisionMismatchError } from "../contract.js";
 import { metadataStoreSuite } from "../store.case.js";
@@ -130,9 +133,8 @@ test("nats: a batch conflicting midway is undone and reports the mismatch", asyn
   kv.update = update;
   assert.equal((await m.get("c", "a"))?.value, "a0");
   assert.equal((await m.get("c", "b"))?.value, "foreign");
-  const leftover: string[] = [];
-  for await (const k of await kv.keys("txn.>")) leftover.push(k);
-  assert.deepEqual(leftover, []);
+  const leftover = await Promise.all((await m.natsKeys("txn.>")).map((k) => kv.get(k)));
+  assert.deepEqual(leftover.filter((e) => e?.operation === "PUT"), []);
   await s.close();
 });
 
@@ -149,5 +151,30 @@ test("nats blobs: put, get, has, delete", async () => {
   await s.blobs.delete("snapshot/abc");
   assert.equal(await s.blobs.has("snapshot/abc"), false);
   assert.equal(await s.blobs.get("snapshot/abc"), undefined);
+  await s.close();
+});
+
+test("nats logs: when no scan consumer can be created, filtering reads message by message", async () => {
+  const opts = fresh();
+  const s = await openNatsStores(nc, opts);
+  const timingOut = {
+    consumers: {
+      getPushConsumer: async () => {
+        const e = new Error("timeout");
+        e.name = "TimeoutError";
+        throw e;
+      },
+    },
+  } as unknown as JetStreamClient;
+  const logs = new NatsLogStore(jetstream(nc), timingOut, await jetstreamManager(nc), systemClock, { stream: opts.names!.logs!, subjectRoot: opts.names!.logSubjects! });
+  logs.append("1", "g", "s1", [{ timestamp: 1, message: "a" }, { timestamp: 2, message: "b" }]);
+  logs.append("1", "g", "s2", [{ timestamp: 3, message: "c" }]);
+  logs.append("1", "h", "s1", [{ timestamp: 3, message: "other group" }]);
+  const p1 = await logs.filter("1", "g", { limit: 2 });
+  assert.deepEqual(p1.events.map((e) => e.message), ["a", "b"]);
+  const p2 = await logs.filter("1", "g", { limit: 2, nextToken: p1.nextToken! });
+  assert.deepEqual(p2.events.map((e) => e.message), ["c"]);
+  assert.deepEqual((await logs.filter("1", "g", { streamNames: ["s2"] })).events.map((e) => e.message), ["c"]);
+  assert.deepEqual((await logs.streams("1", "g")).map((x) => x.logStreamName), ["s2", "s1"]);
   await s.close();
 });
