@@ -19,6 +19,10 @@
  * keys under the prefix's last `/`, so prefixes should end at a `/` boundary where collections are
  * large (Kiln's do: `<account>/`).
  *
+ * Failover: while a replicated bucket elects a new leader (a node died), requests time out; reads
+ * are retried once (they are idempotent), writes are not (a timed-out write may have happened:
+ * callers see the timeout, and a CAS retry then reports RevisionMismatchError).
+ *
  * Batches: see intents.ts (intent record + roll-forward; no multi-key transactions in 2.9).
  */
 import type { JetStreamManager } from "@nats-io/jetstream";
@@ -51,7 +55,7 @@ export class NatsMetadataStore implements MetadataStore {
   }
 
   async get<T>(collection: string, key: string): Promise<Versioned<T> | undefined> {
-    const e = await this.kv.get(documentKey(collection, key));
+    const e = await readRetrying(() => this.kv.get(documentKey(collection, key)));
     if (!e || e.operation !== "PUT") return undefined;
     return { value: e.json<T>(), revision: e.revision };
   }
@@ -106,7 +110,7 @@ export class NatsMetadataStore implements MetadataStore {
   /** The NATS KV keys matching a filter that hold a message (deleted keys included). */
   async natsKeys(filter: string): Promise<string[]> {
     const root = `$KV.${this.bucket}.`;
-    const info = await this.jsm.streams.info(`KV_${this.bucket}`, { subjects_filter: root + filter });
+    const info = await readRetrying(() => this.jsm.streams.info(`KV_${this.bucket}`, { subjects_filter: root + filter }));
     return Object.keys(info.state.subjects ?? {}).map((s) => s.slice(root.length));
   }
 
@@ -130,5 +134,15 @@ export async function writeDocument(kv: KV, collection: string, key: string, val
   } catch (e) {
     if (isWrongLastSequence(e)) throw new RevisionMismatchError(collection, key);
     throw e;
+  }
+}
+
+/** Runs an idempotent read, once more if it timed out (a leader election takes a few seconds). */
+async function readRetrying<T>(read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (e) {
+    if (!(e instanceof Error && e.name === "TimeoutError")) throw e;
+    return read();
   }
 }
