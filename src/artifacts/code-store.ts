@@ -12,6 +12,12 @@
  * instead the meta records the kernel boot id, and a tree unpacked during an earlier boot (which
  * a power loss could have left incomplete) is rebuilt from the zip by `ensureUnpacked`.
  *
+ * Cluster mode: with a `mirror` (the object store `kiln-code`), `put` also uploads the zip under
+ * its hex digest (after the local write; skipped when the mirror has it), and `get`,
+ * `ensureUnpacked` and `ensureLocal` on a package this node does not have fetch the zip from the
+ * mirror, check its digest and store it locally first, so any node can unpack any package.
+ * Without a mirror (standalone) nothing changes.
+ *
  * Concurrency: calls for the same package run one at a time within a process, so concurrent
  * puts of the same zip store one copy. Across processes sharing a root, concurrent puts are safe
  * too (each stages privately; the first rename wins; the rest find the same bytes in place), but
@@ -28,6 +34,7 @@ import { onDisk, storageFailure } from "./errors.js";
 import { extractZip, type ExtractResult } from "./extract.js";
 import { KeyedLock } from "./keyed-lock.js";
 import type { ExtractLimits } from "./limits.js";
+import type { BlobStore } from "../store/index.js";
 
 export interface StoredCode {
   /** CodeSha256: base64 SHA-256 of the zip. */
@@ -46,6 +53,8 @@ export interface CodeStoreOptions {
   limits?: ExtractLimits;
   /** Identifies this boot of the machine; defaults to the kernel's boot id. */
   bootId?: string;
+  /** Shared copy of every package (cluster mode); absent in standalone mode. */
+  mirror?: BlobStore;
 }
 
 interface PackageRecord {
@@ -74,13 +83,14 @@ export class CodeStore {
     readonly root: string,
     private readonly limits: ExtractLimits,
     private readonly bootId: string,
+    private readonly mirror: BlobStore | undefined,
   ) {}
 
   /** Opens (creating if needed) the store under `root`. */
   static async open(root: string, options: CodeStoreOptions = {}): Promise<CodeStore> {
     const absolute = resolve(root);
     for (const sub of ["zips", "unpacked", "meta"]) await mkdir(join(absolute, sub), { recursive: true });
-    return new CodeStore(absolute, options.limits ?? {}, options.bootId ?? (await readBootId()));
+    return new CodeStore(absolute, options.limits ?? {}, options.bootId ?? (await readBootId()), options.mirror);
   }
 
   /** Where the zip of a package lives (whether or not it is stored). */
@@ -99,22 +109,36 @@ export class CodeStore {
     const hex = codeSha256ToHex(sha256);
     return this.lock.run(hex, async () => {
       const existing = await this.readRecord(hex);
-      if (existing !== undefined && (await this.isUnpacked(hex, existing)) && (await exists(this.zipAt(hex)))) return this.describe(hex, existing);
-      const unpacked = await this.unpack(zip, hex);
-      await onDisk("saving the zip", async () => {
-        if (!(await exists(this.zipAt(hex)))) await writeFileDurable(this.zipAt(hex), zip);
-      });
-      const record: PackageRecord = { codeSha256: sha256, size: zip.length, unzippedBytes: unpacked.unzippedBytes, files: unpacked.files, unpackedBootId: this.bootId };
-      await onDisk("saving the package record", () => writeFileDurable(this.recordAt(hex), JSON.stringify(record)));
-      return this.describe(hex, record);
+      const stored =
+        existing !== undefined && (await this.isUnpacked(hex, existing)) && (await exists(this.zipAt(hex))) ? this.describe(hex, existing) : await this.storeLocally(zip, sha256, hex);
+      if (this.mirror) await this.upload(sha256, hex, zip);
+      return stored;
     });
   }
 
-  /** The stored package, or undefined. */
+  /** The stored package (fetched from the mirror if this node lacks it), or undefined. */
   async get(sha256: string): Promise<StoredCode | undefined> {
     const hex = codeSha256ToHex(sha256);
     const record = await this.readRecord(hex);
-    return record === undefined ? undefined : this.describe(hex, record);
+    if (record !== undefined) return this.describe(hex, record);
+    if (!this.mirror) return undefined;
+    return this.lock.run(hex, async () => {
+      const again = await this.readRecord(hex);
+      if (again !== undefined) return this.describe(hex, again);
+      return this.fetchFromMirror(sha256, hex);
+    });
+  }
+
+  /**
+   * Makes `zipPath(sha256)` hold the package's zip (fetching it from the mirror if needed);
+   * false when neither this node nor the mirror has it.
+   */
+  ensureLocal(sha256: string): Promise<boolean> {
+    const hex = codeSha256ToHex(sha256);
+    return this.lock.run(hex, async () => {
+      if ((await this.readRecord(hex)) !== undefined && (await exists(this.zipAt(hex)))) return true;
+      return (await this.fetchFromMirror(sha256, hex)) !== undefined;
+    });
   }
 
   /**
@@ -125,6 +149,7 @@ export class CodeStore {
     const hex = codeSha256ToHex(sha256);
     return this.lock.run(hex, async () => {
       const record = await this.readRecord(hex);
+      if (record === undefined && (await this.fetchFromMirror(sha256, hex)) !== undefined) return this.dirAt(hex);
       if (record === undefined) throw notFound(`Code package ${sha256} is not stored`);
       if (await this.isUnpacked(hex, record)) return this.dirAt(hex);
       const zip = await onDisk("reading the stored zip", () => readFile(this.zipAt(hex)));
@@ -156,6 +181,39 @@ export class CodeStore {
       .filter((n) => n.endsWith(".json") && isHexSha256(n.slice(0, -5)))
       .map((n) => hexToCodeSha256(n.slice(0, -5)))
       .sort();
+  }
+
+  /** Unpacks a verified zip, then writes the zip and the record (the package is stored from then on). */
+  private async storeLocally(zip: Buffer, sha256: string, hex: string): Promise<StoredCode> {
+    const unpacked = await this.unpack(zip, hex);
+    await onDisk("saving the zip", async () => {
+      if (!(await exists(this.zipAt(hex)))) await writeFileDurable(this.zipAt(hex), zip);
+    });
+    const record: PackageRecord = { codeSha256: sha256, size: zip.length, unzippedBytes: unpacked.unzippedBytes, files: unpacked.files, unpackedBootId: this.bootId };
+    await onDisk("saving the package record", () => writeFileDurable(this.recordAt(hex), JSON.stringify(record)));
+    return this.describe(hex, record);
+  }
+
+  private async upload(sha256: string, hex: string, zip: Buffer): Promise<void> {
+    try {
+      if (!(await this.mirror!.has(hex))) await this.mirror!.put(hex, zip);
+    } catch (e) {
+      throw storageFailure(`uploading code package ${sha256} to the shared store`, e);
+    }
+  }
+
+  /** Stores the mirror's copy locally (caller holds the lock); undefined when the mirror lacks it. */
+  private async fetchFromMirror(sha256: string, hex: string): Promise<StoredCode | undefined> {
+    if (!this.mirror) return undefined;
+    let zip: Buffer | undefined;
+    try {
+      zip = await this.mirror.get(hex);
+    } catch (e) {
+      throw storageFailure(`fetching code package ${sha256} from the shared store`, e);
+    }
+    if (zip === undefined) return undefined;
+    if (codeSha256(zip) !== sha256) throw storageFailure(`the shared copy of ${sha256} does not match its digest`, undefined);
+    return this.storeLocally(zip, sha256, hex);
   }
 
   private zipAt(hex: string): string {

@@ -2,7 +2,7 @@
  * artifacts: function code packages. Safe extraction of uploaded zips (path, symlink, size and
  * zip-bomb checks, atomic placement), deterministic zip building for `kiln deploy` and tests,
  * CodeSha256, and the standalone mode's content-addressed CodeStore on local disk.
- * Imports only base. Must not import: control, api, frontend, worker, sandbox.
+ * Imports only base (and the store's BlobStore type, for the cluster mirror). Must not import: control, api, frontend, worker, sandbox.
  */
 export { extractZip, type ExtractResult } from "./extract.js";
 export { zipDirectory, zipFiles, type ZipFileSpec } from "./zip-writer.js";

@@ -64,3 +64,17 @@ export interface LogStore {
   deleteGroup(accountId: string, group: string): Promise<void>;
   flush(): Promise<void>;
 }
+
+/**
+ * Named binary objects shared by every node (code zips, snapshot blobs): the object store
+ * `kiln-code` in cluster mode. Keys are opaque strings (`<hex sha256>`, `snapshot/<id>`); a put of
+ * an existing key replaces it.
+ */
+export interface BlobStore {
+  put(key: string, data: Buffer): Promise<void>;
+  /** The object's bytes, or undefined when there is none. */
+  get(key: string): Promise<Buffer | undefined>;
+  has(key: string): Promise<boolean>;
+  /** Removes an object; removing a missing one is not an error. */
+  delete(key: string): Promise<void>;
+}
