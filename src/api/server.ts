@@ -46,6 +46,8 @@ export interface ApiDeps {
   accountConcurrency: number;
   codeLinkSecret: Buffer;
   zipPath(codeSha256: string): string;
+  /** Makes zipPath(sha) valid when the package may live elsewhere (a cluster's shared store). */
+  ensureZip?(codeSha256: string): Promise<boolean>;
   log: Logger;
   /** Extra readiness check for /healthz. */
   ready(): boolean;
@@ -211,6 +213,7 @@ export class ApiServer {
     const [accountId, shaHex] = rawPath.slice("/kiln/2026-01-01/code/".length).split("/");
     const sha = accountId && shaHex ? this.links.check(accountId, shaHex, query) : undefined;
     if (!sha) throw new KilnError("AccessDeniedException", "The download link is invalid or has expired: call GetFunction for a new one.");
+    if (this.d.ensureZip) await this.d.ensureZip(sha);
     const path = this.d.zipPath(sha);
     const info = await stat(path).catch(() => undefined);
     if (!info) throw new KilnError("ResourceNotFoundException", "The code package no longer exists.");

@@ -8,7 +8,7 @@
  * process.
  *
  * Must not import: api, control, frontend, worker, sandbox, store, or any component but base,
- * artifacts (deploy zips a directory) and standalone (server).
+ * artifacts (deploy zips a directory), standalone (server) and cluster (node, cluster, worker).
  */
 import { describeError } from "./errors.js";
 import type { CliContext, CommandModule } from "./context.js";
@@ -31,6 +31,9 @@ const COMMANDS: Record<string, CommandEntry> = {
   rm: { summary: "delete a function", load: () => import("./commands/rm.js") },
   accounts: { summary: "create accounts (accounts create <name>)", load: () => import("./commands/accounts.js") },
   "async-stats": { summary: "a function's async queue, retries and drops", load: () => import("./commands/async-stats.js") },
+  node: { summary: "run one node of a cluster on NATS JetStream (--roles, --nats)", load: () => import("./commands/node.js"), graceful: true },
+  cluster: { summary: "cluster status: nodes, partition leaders, workers", load: () => import("./commands/cluster.js") },
+  worker: { summary: "drain a cluster worker (worker drain <id>)", load: () => import("./commands/worker.js") },
 };
 
 export const MAIN_USAGE = `Usage: kiln <command> [options]

@@ -2,7 +2,7 @@
  * The heartbeat record a worker node puts in KV `kiln-workers` (key = worker id), and the load
  * placement reads from it. Pure: parsing, validation and the record -> load mapping.
  */
-import type { WorkerLoad } from "../../placement/index.js";
+import { functionKeyOf, type WorkerLoad } from "../../placement/index.js";
 
 export const WORKERS_BUCKET = "kiln-workers";
 
@@ -38,7 +38,8 @@ export function loadOf(r: WorkerRecord): ClusterWorkerLoad {
     freeMemoryMB: r.freeMemoryMB,
     runningSandboxes: r.runningSandboxes,
     cpu: r.cpu,
-    sandboxesOf: (configKey) => r.sandboxes[configKey] ?? 0,
+    // Workers count environments per function ("<account>/<function>"): placement spreads functions.
+    sandboxesOf: (configKey) => r.sandboxes[functionKeyOf(configKey)] ?? 0,
     // Configuration keys start with the account id: "<account>/<function>/...".
     sandboxesOfAccount: (accountId) => Object.entries(r.sandboxes).reduce((n, [k, v]) => (k.startsWith(`${accountId}/`) ? n + v : n), 0),
   };
