@@ -109,3 +109,18 @@ test("lowering the target destroys idle provisioned environments", async () => {
   assert.equal(destroyed.length, 2);
   assert.deepEqual(s.provisionedStatus("k"), { target: 1, allocated: 1, status: "READY" });
 });
+
+test("concurrent cold starts spread over the workers although their heartbeats have not caught up", async () => {
+  const placedOn: string[] = [];
+  const stale = (id: string) => ({ id, state: "active" as const, totalMemoryMB: 10_000, freeMemoryMB: 10_000, runningSandboxes: 0, cpu: 0, sandboxesOf: () => 0, sandboxesOfAccount: () => 0 });
+  const fleet: WorkerFleet<FakeSpec> = {
+    loads: () => [stale("w1"), stale("w2"), stale("w3")],
+    createEnvironment: async (w) => void placedOn.push(w),
+    destroyEnvironment: async () => undefined,
+  };
+  const s = new AssignmentService<FakeSpec>({ fleet, clock: new ManualClock(), keepAliveMs: 60_000, log: createLogger("t", "error") });
+  await Promise.all(Array.from({ length: 6 }, () => s.acquire("acct/f/$LATEST/1", 128, () => ({ tag: "x" }))));
+  const per = new Map<string, number>();
+  for (const w of placedOn) per.set(w, (per.get(w) ?? 0) + 1);
+  assert.deepEqual([...per.entries()].sort(), [["w1", 2], ["w2", 2], ["w3", 2]]);
+});

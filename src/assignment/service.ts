@@ -88,7 +88,7 @@ export class AssignmentService<Spec> implements AssignmentPort<Spec> {
     const warm = this.table.takeIdle(configKey, this.opts.clock.now());
     if (warm) return { environmentId: warm.id, workerId: warm.workerId, configKey, cold: false };
     if (!mayScaleUp()) throw new ScalingThrottledError(configKey);
-    const workerId = place({ configKey, memoryMB }, this.opts.fleet.loads());
+    const workerId = place({ configKey, memoryMB }, this.loads());
     if (workerId === undefined) throw new NoCapacityError(memoryMB);
     const id = shortId();
     this.table.addInitializing(id, workerId, configKey, this.opts.clock.now());
@@ -100,6 +100,19 @@ export class AssignmentService<Spec> implements AssignmentPort<Spec> {
     }
     this.table.markBusy(id);
     return { environmentId: id, workerId, configKey, cold: true };
+  }
+
+  /**
+   * The workers' loads, corrected by this table: workers report their sandboxes in heartbeats a
+   * moment old, while the table knows every environment of its functions at once (a function's
+   * environments all live in one table), including those still initializing. Without this,
+   * concurrent cold starts between two heartbeats would all land on the same worker.
+   */
+  private loads(): WorkerLoad[] {
+    return this.opts.fleet.loads().map((l) => {
+      const mine = this.table.onWorker(l.id);
+      return { ...l, sandboxesOf: (configKey: string) => Math.max(l.sandboxesOf(configKey), mine.get(configKey) ?? 0) };
+    });
   }
 
   /** The lease's invocation is over; `healthy: false` destroys the environment. */
@@ -158,7 +171,7 @@ export class AssignmentService<Spec> implements AssignmentPort<Spec> {
       const cur = this.provisioned.get(configKey);
       if (cur) cur.failure = reason;
     };
-    const workerId = place({ configKey, memoryMB: t.memoryMB }, this.opts.fleet.loads());
+    const workerId = place({ configKey, memoryMB: t.memoryMB }, this.loads());
     if (workerId === undefined) return failed(new NoCapacityError(t.memoryMB).message);
     const id = shortId();
     this.table.addInitializing(id, workerId, configKey, this.opts.clock.now(), true);

@@ -69,6 +69,13 @@ export class EnvironmentTable {
     return n;
   }
 
+  /** Environments on one worker, per configuration. */
+  onWorker(workerId: string): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const e of this.entries.values()) if (e.workerId === workerId && e.state !== "dead") out.set(e.configKey, (out.get(e.configKey) ?? 0) + 1);
+    return out;
+  }
+
   idleCount(configKey?: string): number {
     if (configKey !== undefined) return (this.idle.get(configKey)?.length ?? 0) + (this.idleProvisioned.get(configKey)?.length ?? 0);
     let n = 0;

@@ -16,6 +16,9 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { zipFiles } from "../../src/artifacts/index.js";
 import { ROLE } from "../support/kiln.js";
 import { startCluster, type TestCluster } from "../support/cluster.js";
+import { partitionOf, readPartitionLeaders } from "../../src/cluster/assignment/index.js";
+
+const PARTITIONS = 4;
 
 const HANDLER = `
 import { appendFileSync } from "node:fs";
@@ -78,7 +81,7 @@ async function sandboxesByWorker(): Promise<Map<string, number>> {
 async function journaledEnvironments(): Promise<Array<{ workerId: string; state: string }>> {
   const { jetstream } = await import("@nats-io/jetstream");
   const js = jetstream(nc);
-  const c = await js.consumers.get("KILN_ASSIGN", { filter_subjects: ["kiln.assign.journal.>"], deliver_policy: "last_per_subject" });
+  const c = await js.consumers.get("KILN_ASSIGN", { filter_subjects: "kiln.assign.journal.>", deliver_policy: "last_per_subject" });
   const out: Array<{ workerId: string; state: string }> = [];
   const info = await c.info(true);
   let left = info.num_pending;
@@ -108,7 +111,7 @@ describe("cluster failures", { timeout: 600_000 }, () => {
       { id: "a1", roles: ["assignment"] },
       { id: "a2", roles: ["assignment"] },
       ...WORKERS.map((id) => ({ id, roles: ["worker"] })),
-    ]);
+    ], { partitions: PARTITIONS });
     nc = await cluster.nats.connect();
   });
   after(async () => {
@@ -199,15 +202,11 @@ describe("cluster failures", { timeout: 600_000 }, () => {
     await deploy(c1, "leader");
     const warm = await invoke(c1, "leader", {});
     assert.equal((await invoke(c1, "leader", {})).initId, warm.initId, "warm before the kill");
-    const leaders = await new Kvm(nc).open("kiln-leaders");
-    const owners = new Set<string>();
-    for await (const k of await leaders.keys()) {
-      const e = await leaders.get(k);
-      if (e?.operation === "PUT") owners.add(e.json<{ nodeId: string }>().nodeId);
-    }
-    assert.ok(owners.size >= 1);
-    // Kill whichever assignment node leads the most partitions, then see that the function is still served warm.
-    const victim = [...owners][0]!;
+    const partition = partitionOf("000000000000/leader", PARTITIONS);
+    const leader = (await readPartitionLeaders(nc)).find((l) => l.partition === partition);
+    assert.ok(leader, `partition ${partition} has a leader`);
+    const victim = leader.nodeId;
+    const follower = victim === "a1" ? "a2" : "a1";
     const killedAt = Date.now();
     await cluster.kill(victim);
     let after: { initId: string } | undefined;
@@ -220,7 +219,9 @@ describe("cluster failures", { timeout: 600_000 }, () => {
       if (Date.now() - killedAt > 20_000) break;
     }
     const recoveryMs = Date.now() - killedAt;
-    t.diagnostic(`killed assignment node ${victim}; served again after ${recoveryMs} ms`);
+    const now = (await readPartitionLeaders(nc)).find((l) => l.partition === partition);
+    t.diagnostic(`killed ${victim}, the leader of partition ${partition}; served again after ${recoveryMs} ms; new leader ${now?.nodeId}`);
+    assert.equal(now?.nodeId, follower);
     assert.ok(after, "not served within 20 s");
     assert.ok(recoveryMs < 5000, `took over in ${recoveryMs} ms`);
     assert.equal(after.initId, warm.initId, "the new leader reused the warm sandbox");

@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
+import { chmod, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -54,6 +54,8 @@ export interface ClusterOptions {
 export async function startCluster(nodes: NodeSpec[], opts: ClusterOptions = {}): Promise<TestCluster> {
   const nats = await startNats(opts.natsNodes ?? 3);
   const root = await mkdtemp(join(tmpdir(), "kiln-cluster-"));
+  // Sandboxes (an unprivileged uid) traverse the nodes' data dirs below it.
+  await chmod(root, 0o711);
   const secret = randomBytes(32).toString("hex");
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
