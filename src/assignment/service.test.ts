@@ -124,3 +124,27 @@ test("concurrent cold starts spread over the workers although their heartbeats h
   for (const w of placedOn) per.set(w, (per.get(w) ?? 0) + 1);
   assert.deepEqual([...per.entries()].sort(), [["w1", 2], ["w2", 2], ["w3", 2]]);
 });
+
+test("a cold start on a worker found gone is placed again on another one; other failures are not retried", async () => {
+  const tried: string[] = [];
+  const load = (id: string) => ({ id, state: "active" as const, totalMemoryMB: 10_000, freeMemoryMB: id === "dead" ? 9_000 : 10_000, runningSandboxes: 0, cpu: 0, sandboxesOf: () => 0, sandboxesOfAccount: () => 0 });
+  let initFails = false;
+  const fleet: WorkerFleet<FakeSpec> = {
+    loads: () => [load("dead"), load("alive")],
+    createEnvironment: async (w) => {
+      tried.push(w);
+      if (w === "dead") throw Object.assign(new Error("worker dead was lost"), { retryable: true });
+      if (initFails) throw new Error("init failed");
+    },
+    destroyEnvironment: async () => undefined,
+  };
+  const s = new AssignmentService<FakeSpec>({ fleet, clock: new ManualClock(), keepAliveMs: 60_000, log: createLogger("t", "error") });
+  const lease = await s.acquire("acct/f/$LATEST/1", 128, () => ({ tag: "x" }));
+  assert.deepEqual(tried, ["dead", "alive"], "best fit chose the dead worker first, then the other");
+  assert.equal(lease.workerId, "alive");
+  assert.equal(s.table.size, 1, "the failed attempt left no entry");
+  initFails = true;
+  tried.length = 0;
+  await assert.rejects(s.acquire("acct/f/$LATEST/1", 128, () => ({ tag: "x" })), /init failed/);
+  assert.deepEqual(tried, ["dead", "alive"], "the function's own init failure on alive ends the acquire: no third worker");
+});

@@ -26,6 +26,9 @@ export interface Lease {
   cold: boolean;
 }
 
+/** Workers one cold start tries when the chosen ones turn out to be gone. */
+const MAX_WORKERS_TRIED = 3;
+
 export class NoCapacityError extends Error {
   constructor(readonly memoryMB: number) {
     super(`no worker has ${memoryMB} MB free for a new execution environment`);
@@ -88,18 +91,27 @@ export class AssignmentService<Spec> implements AssignmentPort<Spec> {
     const warm = this.table.takeIdle(configKey, this.opts.clock.now());
     if (warm) return { environmentId: warm.id, workerId: warm.workerId, configKey, cold: false };
     if (!mayScaleUp()) throw new ScalingThrottledError(configKey);
-    const workerId = place({ configKey, memoryMB }, this.loads());
-    if (workerId === undefined) throw new NoCapacityError(memoryMB);
-    const id = shortId();
-    this.table.addInitializing(id, workerId, configKey, this.opts.clock.now());
-    try {
-      await this.opts.fleet.createEnvironment(workerId, id, spec());
-    } catch (e) {
-      this.table.remove(id);
-      throw e;
+    // A worker that turns out to be gone (or draining) before the environment exists costs only
+    // a new placement, without it.
+    const avoid = new Set<string>();
+    for (;;) {
+      const workerId = place({ configKey, memoryMB }, this.loads().filter((l) => !avoid.has(l.id)));
+      if (workerId === undefined) throw new NoCapacityError(memoryMB);
+      const id = shortId();
+      this.table.addInitializing(id, workerId, configKey, this.opts.clock.now());
+      try {
+        await this.opts.fleet.createEnvironment(workerId, id, spec());
+      } catch (e) {
+        this.table.remove(id);
+        if ((e as { retryable?: unknown }).retryable === true && avoid.size < MAX_WORKERS_TRIED - 1) {
+          avoid.add(workerId);
+          continue;
+        }
+        throw e;
+      }
+      this.table.markBusy(id);
+      return { environmentId: id, workerId, configKey, cold: true };
     }
-    this.table.markBusy(id);
-    return { environmentId: id, workerId, configKey, cold: true };
   }
 
   /**
