@@ -16,6 +16,7 @@ import * as coldPool from "./scenarios/cold-pool.js";
 import * as memory from "./scenarios/memory.js";
 import * as peerCold from "./scenarios/peer-cold.js";
 import * as placement from "./scenarios/placement-blast.js";
+import * as clusterScenario from "./scenarios/cluster.js";
 import * as runtimeCeiling from "./scenarios/runtime-ceiling.js";
 import * as scaleUp from "./scenarios/scale-up.js";
 import * as snapStart from "./scenarios/snapstart.js";
@@ -60,6 +61,7 @@ export interface Results {
   coldPool?: coldPool.ColdPoolResult;
   snapStart?: snapStart.SnapStartResult;
   placement?: placement.PlacementResult;
+  cluster?: clusterScenario.ClusterResult;
   /** Scenario -> why it stopped. */
   failures: Record<string, string>;
 }
@@ -129,6 +131,7 @@ export function renderMarkdown(r: Results): string {
   section("Cold starts by pool state (issue 7)", r.coldPool && coldPool.markdown(r.coldPool), "cold-pool");
   section("SnapStart (issue 7)", r.snapStart && snapStart.markdown(r.snapStart), "snapstart");
   section("Placement: shuffle sharding and decision time (issue 9)", r.placement && placement.markdown(r.placement), "placement");
+  section("Cluster: 1 frontend + 1 worker vs 2 + 2 on NATS JetStream, recovery times (issue 9)", r.cluster && clusterScenario.markdown(r.cluster), "cluster");
   return out.join("\n") + "\n";
 }
 

@@ -19,7 +19,11 @@ import { BENCH_KEYS, REGION } from "../kiln.js";
 import { runLoad, type LoadResult } from "../load.js";
 import type { BenchContext } from "../plan.js";
 import { InvokeSigner } from "../sigv4.js";
+import { partitionOf, readPartitionLeaders } from "../../src/cluster/assignment/index.js";
 import { startCluster, type NodeSpec, type TestCluster } from "../../test/support/cluster.js";
+
+const ACCOUNT = "000000000000";
+const PARTITIONS = 4;
 
 const ROLE = "arn:aws:iam::000000000000:role/kiln-bench";
 
@@ -72,6 +76,7 @@ const signerFor = (url: string) => new InvokeSigner({ host: new URL(url).host, f
 async function start(t: Topology, ctx: BenchContext): Promise<TestCluster> {
   return startCluster(nodesOf(t), {
     natsNodes: 1,
+    partitions: PARTITIONS,
     env: {
       KILN_ROOT_ACCESS_KEY_ID: BENCH_KEYS.accessKeyId,
       KILN_ROOT_SECRET_ACCESS_KEY: BENCH_KEYS.secretAccessKey,
@@ -150,12 +155,15 @@ export async function run(ctx: BenchContext): Promise<ClusterResult> {
         // The assignment leader of the function's partition killed: f1 and f2 both run assignment.
         const before = await invokeOnce(new http.Agent(), url, signerFor(url));
         const env0 = /"environment":\s*"([^"]+)"/.exec(before.body)?.[1];
-        const victim = "f2";
+        const partition = partitionOf(`${ACCOUNT}/bench-noop`, PARTITIONS);
+        const nc = await cluster.nats.connect();
+        const victim = (await readPartitionLeaders(nc)).find((l) => l.partition === partition)?.nodeId ?? "f2";
+        const url2 = cluster.nodes.get(victim === "f1" ? "f2" : "f1")!.url!;
         const leaderKilledAt = performance.now();
         await cluster.kill(victim);
         let again: { body: string } | undefined;
         while (performance.now() - leaderKilledAt < 20_000) {
-          const a = await invokeOnce(new http.Agent(), url, signerFor(url), 10_000);
+          const a = await invokeOnce(new http.Agent(), url2, signerFor(url2), 10_000);
           if (served(a)) {
             again = a;
             break;
