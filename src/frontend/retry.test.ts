@@ -21,7 +21,7 @@ async function setup(invoke: InvokeTarget["invoke"]) {
     keepAliveMs: 60_000,
     log: createLogger("test", "error"),
     fleet: {
-      loads: () => [{ id: "w", state: "active", freeMemoryMB: 10_000, sandboxesOf: () => 0 } as never],
+      loads: () => [{ id: "w", state: "active", totalMemoryMB: 10_000, freeMemoryMB: 10_000, runningSandboxes: 0, cpu: 0, sandboxesOf: () => 0, sandboxesOfAccount: () => 0 }],
       createEnvironment: async (_w, id) => void created.push(id),
       destroyEnvironment: async (_w, id) => void destroyed.push(id),
     },
