@@ -10,7 +10,9 @@
  * - assignment: competes for the leadership of every assignment partition; leaders keep the
  *   environment tables, followers replay their journals;
  * - pollers: runs asynchronous invocations from the JetStream queue;
- * - control: finishes control-plane work left over by nodes that died (Pending functions).
+ * - control: finishes control-plane work left over by nodes that died (Pending functions); with
+ *   KILN_CAPACITY, competes to run the capacity manager (one node at a time), which starts and
+ *   stops worker nodes (local: child processes of that node) as demand moves.
  */
 import { createHmac } from "node:crypto";
 import { join } from "node:path";
@@ -34,6 +36,8 @@ import { shareChanges } from "./changes.js";
 import { NodeRegistry } from "./nodes.js";
 import { RemoteAssignment, startAssignmentNode } from "./assignment/index.js";
 import { RemoteWorkers, WorkerDirectory, openWorkersBucket, startWorkerNode, type WorkerNode } from "./workers/index.js";
+import { startCapacityControl } from "./capacity/index.js";
+import { localWorkerProvider } from "./local-workers.js";
 
 /** How long a frontend trusts a cached resolution plan (a missed change event ages out). */
 const PLAN_TTL_MS = 5_000;
@@ -100,6 +104,7 @@ export async function startNode(config: NodeConfig, opts: NodeOptions = {}): Pro
         log: createLogger("worker"),
         sandboxUid: SANDBOX_UID,
         sandboxGid: SANDBOX_UID,
+        ...(config.workerMemoryMB !== undefined ? { capacityMB: config.workerMemoryMB } : {}),
         pool: {
           min: config.poolMin,
           max: config.poolMax,
@@ -262,6 +267,28 @@ export async function startNode(config: NodeConfig, opts: NodeOptions = {}): Pro
           await api.close();
         });
       }
+    }
+    // control + KILN_CAPACITY: the capacity manager, on the one control node elected for it.
+    if (has("control") && config.capacity) {
+      const capacity = config.capacity;
+      const capacityLog = createLogger("capacity");
+      const control = await startCapacityControl({
+        nc,
+        nodeId: config.nodeId,
+        replicas: config.replicas,
+        directory,
+        provider: localWorkerProvider(config, capacity, nc, capacityLog),
+        policy: {
+          minWorkers: capacity.minWorkers,
+          maxWorkers: capacity.maxWorkers,
+          ...(capacity.coolDownMs !== undefined ? { coolDownMs: capacity.coolDownMs } : {}),
+          ...(capacity.maxStep !== undefined ? { maxStep: capacity.maxStep } : {}),
+        },
+        intervalMs: capacity.intervalMs,
+        clock,
+        log: capacityLog,
+      });
+      closers.push(() => control.close());
     }
     await nodes.start({ ...(result.url ? { url: result.url } : {}), ...(result.workerUrl ? { workerUrl: result.workerUrl } : {}) });
     closers.push(() => nodes.stop());

@@ -21,6 +21,7 @@ test("status: live and gone nodes, partitions with and without a leader, workers
       { partition: 0, nodeId: "a1", term: 3, expiresAt: now + 2000 },
       { partition: 1, nodeId: "a2", term: 1, expiresAt: now - 1 },
     ],
+    capacity: { nodeId: "c1", term: 2, expiresAt: now + 1000 },
     workers: [{ id: "w1", url: "http://127.0.0.1:9901", state: "draining", totalMemoryMB: 4096, freeMemoryMB: 3968, runningSandboxes: 1, cpu: 0.25, leaseEndsAt: now + 3600_000, seenAt: now }],
   });
   assert.match(text, /^Nodes: 1 live, 1 not heard from/);
@@ -29,5 +30,6 @@ test("status: live and gone nodes, partitions with and without a leader, workers
   assert.match(text, /Assignment partitions: 1 with a leader/);
   assert.match(text, /0\s+a1\s+3\s+2s left/);
   assert.match(text, /1\s+a2\s+1\s+EXPIRED/);
+  assert.match(text, /Capacity manager: on c1 \(term 2\)/);
   assert.match(text, /w1\s+draining\s+1\s+3968\/4096 MB\s+25%\s+1h00m/);
 });

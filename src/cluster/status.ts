@@ -30,6 +30,8 @@ export interface ClusterSnapshot {
   nodes: Array<NodeRecord & { live: boolean }>;
   leaders: LeaderRecord[];
   partitions?: number;
+  /** The control node running the capacity manager (key `capacity` of kiln-leaders), if any. */
+  capacity?: { nodeId: string; term: number; expiresAt: number };
   workers: WorkerRecord[];
 }
 
@@ -50,9 +52,11 @@ export async function readClusterSnapshot(nc: NatsConnection, now: number): Prom
     entries<Omit<LeaderRecord, "partition">>(nc, "kiln-leaders"),
     entries<WorkerRecord>(nc, "kiln-workers"),
   ]);
+  const capacity = leaders.find((l) => l.key === "capacity")?.value;
   return {
     now,
     nodes,
+    ...(capacity ? { capacity: { nodeId: capacity.nodeId, term: capacity.term, expiresAt: capacity.expiresAt } } : {}),
     leaders: leaders
       .filter((l) => /^p\d+$/.test(l.key))
       .map((l) => ({ partition: Number(l.key.slice(1)), nodeId: l.value.nodeId, term: l.value.term, expiresAt: l.value.expiresAt }))
@@ -100,6 +104,7 @@ export function renderStatus(s: ClusterSnapshot): string {
     );
   }
   lines.push("");
+  if (s.capacity && s.capacity.expiresAt > s.now) lines.push(`Capacity manager: on ${s.capacity.nodeId} (term ${s.capacity.term})`, "");
   lines.push(`Workers: ${s.workers.length}`);
   if (s.workers.length > 0) {
     lines.push(

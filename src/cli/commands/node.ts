@@ -25,7 +25,11 @@ Options (each overrides its environment variable):
   --data-dir D      local code cache, sandboxes (KILN_DATA_DIR, default ./.kiln)
   --isolation I     process (default) or none
   --partitions N    assignment partitions (KILN_PARTITIONS, default 8; the same on every node)
-  --worker-lease-ms N  worker: lifetime before it drains and exits (KILN_WORKER_LEASE_MS, default 14 h)`;
+  --worker-lease-ms N  worker: lifetime before it drains and exits (KILN_WORKER_LEASE_MS, default 14 h)
+  --worker-memory MB   worker: memory offered to sandboxes (KILN_WORKER_MEMORY_MB, default 90% of the host's)
+  --capacity C      control: start and stop workers with demand (KILN_CAPACITY, default off), e.g.
+                    local:min=1,max=4[,cooldown=60s][,interval=10s][,step=2][,memory=MB]
+                    local = worker nodes as child processes of this node (see docs/cluster-capacity.md)`;
 
 export async function run(argv: string[], ctx: CliContext): Promise<number> {
   const { values, positionals, help } = parseCommandArgs("node", argv, {
@@ -41,19 +45,23 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
     isolation: { type: "string" },
     partitions: { type: "string" },
     "worker-lease-ms": { type: "string" },
+    "worker-memory": { type: "string" },
+    capacity: { type: "string" },
   });
   if (help) {
     ctx.out(usage);
     return 0;
   }
   rejectExtraPositionals("node", positionals, 0);
-  const { loadNodeConfig, parseNatsServers, parseRoles } = await import("../../cluster/config.js");
+  const { loadNodeConfig, parseCapacity, parseNatsServers, parseRoles } = await import("../../cluster/config.js");
   let config;
   try {
     const port = parseIntOption("node", "--port", values.port);
     const workerPort = parseIntOption("node", "--worker-port", values["worker-port"]);
     const partitions = parseIntOption("node", "--partitions", values.partitions);
     const workerLeaseMs = parseIntOption("node", "--worker-lease-ms", values["worker-lease-ms"]);
+    const workerMemoryMB = parseIntOption("node", "--worker-memory", values["worker-memory"]);
+    if (workerMemoryMB !== undefined && workerMemoryMB < 128) throw new UsageError(`--worker-memory must be at least 128 (MB), got ${workerMemoryMB}`, "node");
     if (values.isolation !== undefined && values.isolation !== "process" && values.isolation !== "none") {
       throw new UsageError(`--isolation must be "process" or "none", got '${values.isolation}'`, "node");
     }
@@ -70,6 +78,8 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
       ...(values.isolation !== undefined ? { isolation: values.isolation as "process" | "none" } : {}),
       ...(partitions !== undefined ? { partitions } : {}),
       ...(workerLeaseMs !== undefined ? { workerLeaseMs } : {}),
+      ...(workerMemoryMB !== undefined ? { workerMemoryMB } : {}),
+      ...(values.capacity !== undefined ? { capacity: parseCapacity(values.capacity) } : {}),
     });
   } catch (e) {
     if (e instanceof ConfigError) throw new UsageError(e.message, "node");

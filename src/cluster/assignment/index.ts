@@ -6,7 +6,7 @@
  * Must not import: api, frontend, control, worker.
  */
 export { functionKeyOf, partitionOf, partitionOfConfig, partitionsOfScope } from "./partition.js";
-export { DEFAULT_LEASE_MS, decide, type LeaderRecord, type LeadershipAction } from "./election.js";
+export { DEFAULT_LEASE_MS, decide, parseLeaderRecord, type Holding, type LeaderRecord, type LeadershipAction, type SeenEntry } from "./election.js";
 export { ASSIGN_STREAM, type JournaledTarget } from "./journal.js";
 export { startAssignmentNode, readPartitionLeaders, openLeadersBucket, LEADERS_BUCKET, ENV_DEAD_SUBJECT, type AssignmentNode, type AssignmentNodeOptions } from "./node.js";
 export { RemoteAssignment, AssignmentUnavailableError, type RemoteAssignmentOptions } from "./remote.js";

@@ -24,6 +24,8 @@ export interface LocalProcessProviderOptions {
   killAfterMs?: number;
   /** Where the children's output goes (default: inherited). */
   stdio?: "inherit" | "ignore";
+  /** Called once a worker process has exited (e.g. to remove its data directory). */
+  onExit?: (workerId: string) => void;
 }
 
 export class LocalProcessProvider implements CapacityProvider {
@@ -44,6 +46,7 @@ export class LocalProcessProvider implements CapacityProvider {
       child.once("exit", (code, signal) => {
         if (this.children.get(id) === child) this.children.delete(id);
         this.opts.log.info("worker process exited", { worker: id, code, signal });
+        this.opts.onExit?.(id);
       });
       child.once("error", (e) => {
         if (this.children.get(id) === child) this.children.delete(id);

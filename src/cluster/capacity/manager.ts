@@ -42,9 +42,11 @@ export class CapacityManager {
     this.timer.unref?.();
   }
 
-  stop(): void {
+  /** Stops deciding; resolves once a round in progress has finished (removals it began go on). */
+  async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    await this.ticking?.catch(() => undefined);
   }
 
   /** One round: signals -> decision -> provider. Resolves to the decision taken. */

@@ -30,7 +30,7 @@ describe("heartbeat and directory on NATS", () => {
   let nats: NatsCluster;
   let kv: KV;
   const clock = new ManualClock(Date.now());
-  const summary: LocalWorkerSummary = { state: "active", totalMemoryMB: 2048, freeMemoryMB: 1792, runningSandboxes: 2, sandboxes: { "acct/f": 2 }, busy: 1 };
+  const summary: LocalWorkerSummary = { state: "active", totalMemoryMB: 2048, freeMemoryMB: 1792, runningSandboxes: 2, sandboxes: { "acct/f": 2 }, busy: 1, environmentsCreated: 2 };
   const heartbeat = (id: string) =>
     new WorkerHeartbeat({ kv, source: { id, summary: () => summary }, url: `http://10.0.0.1:${id.length}`, roles: ["worker"], clock, log: quietLog, startedAt: clock.now(), leaseEndsAt: () => clock.now() + 3_600_000, intervalMs: 100, cpu: () => 0.25 });
 

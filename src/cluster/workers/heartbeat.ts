@@ -46,6 +46,8 @@ export class WorkerHeartbeat {
       totalMemoryMB: s.totalMemoryMB,
       freeMemoryMB: s.freeMemoryMB,
       runningSandboxes: s.runningSandboxes,
+      busy: s.busy,
+      environmentsCreated: s.environmentsCreated,
       cpu: (this.opts.cpu ?? hostCpu)(),
       state: s.state,
       sandboxes: s.sandboxes,

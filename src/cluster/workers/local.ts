@@ -37,11 +37,14 @@ export interface LocalWorkerSummary {
   runningSandboxes: number;
   sandboxes: Record<string, number>;
   busy: number;
+  /** Environments created here since the start (cumulative). */
+  environmentsCreated: number;
 }
 
 export class LocalWorker {
   private readonly envs = new Map<string, Tracked>();
   private draining = false;
+  private created = 0;
   private readonly idleListeners: Array<(environmentId: string) => void> = [];
 
   constructor(readonly worker: HostWorker) {}
@@ -67,6 +70,7 @@ export class LocalWorker {
     }
     if (this.envs.get(id) !== t) throw new EnvironmentGoneError(this.id, id, "destroyed while it was being created");
     t.ready = true;
+    this.created++;
     if (this.draining) this.emitIdle(id);
   }
 
@@ -131,6 +135,6 @@ export class LocalWorker {
       used += t.memoryMB;
       sandboxes[t.configKey] = (sandboxes[t.configKey] ?? 0) + 1;
     }
-    return { state: this.state, totalMemoryMB: free + used, freeMemoryMB: free, runningSandboxes: this.envs.size, sandboxes, busy: this.busyCount() };
+    return { state: this.state, totalMemoryMB: free + used, freeMemoryMB: free, runningSandboxes: this.envs.size, sandboxes, busy: this.busyCount(), environmentsCreated: this.created };
   }
 }

@@ -16,6 +16,10 @@ export interface WorkerRecord {
   totalMemoryMB: number;
   freeMemoryMB: number;
   runningSandboxes: number;
+  /** Environments running an invocation or being created (the concurrency in use here). Absent from older workers. */
+  busy?: number;
+  /** Environments created on this worker since it started (cumulative: cold starts placed here). Absent from older workers. */
+  environmentsCreated?: number;
   /** Host CPU load, 0..1. */
   cpu: number;
   state: WorkerState;
@@ -62,6 +66,8 @@ export function parseWorkerRecord(value: unknown): WorkerRecord | undefined {
     totalMemoryMB: r.totalMemoryMB as number,
     freeMemoryMB: r.freeMemoryMB as number,
     runningSandboxes: r.runningSandboxes as number,
+    ...(num(r.busy) ? { busy: r.busy } : {}),
+    ...(num(r.environmentsCreated) ? { environmentsCreated: r.environmentsCreated } : {}),
     cpu: r.cpu as number,
     state: r.state,
     sandboxes,
