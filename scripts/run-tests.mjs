@@ -6,7 +6,8 @@
 // Flags go to `node --test` as they are (write them as --flag=value, e.g. --test-name-pattern=deploy);
 // other arguments keep only the test files whose path contains one of them (e.g. `cli`).
 //
-// Unit tests (dist/src/**/*.test.js) run first, in parallel; then the end-to-end tests
+// Unit tests (dist/src/**/*.test.js) run first, in parallel (those starting NATS servers or VMs
+// one file at a time); then the end-to-end tests
 // (dist/test/**/*.test.js) one file at a time, because each starts a real server with real
 // sandboxes. --unit runs only the former. Node 20's --test does not expand globs, so the files
 // are listed here. Exits non-zero if either run failed.
@@ -45,7 +46,14 @@ if (!existsSync(join(ROOT, "dist"))) {
   process.exit(1);
 }
 
-const runs = [{ label: "unit tests", files: testFiles("dist/src"), flags: [] }];
+// Unit tests that start their own NATS servers (or virtual machines) run one file at a time:
+// a dozen nats-server clusters at once on a 2-core machine miss their own timeouts.
+const heavy = (f) => /[\\/](nats|cluster|microvm)[\\/]/.test(f);
+const unitFiles = testFiles("dist/src");
+const runs = [
+  { label: "unit tests", files: unitFiles.filter((f) => !heavy(f)), flags: [] },
+  { label: "unit tests with NATS servers or VMs", files: unitFiles.filter(heavy), flags: ["--test-concurrency=1"] },
+];
 if (!unitOnly) runs.push({ label: "end-to-end tests", files: testFiles("dist/test"), flags: ["--test-concurrency=1"] });
 
 let exitCode = 0;

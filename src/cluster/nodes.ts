@@ -7,6 +7,7 @@ import { hostname } from "node:os";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { Kvm, type KV } from "@nats-io/kv";
 import type { Clock } from "../base/index.js";
+import { readBucket } from "./kv-scan.js";
 
 export const NODES_BUCKET = "kiln-nodes";
 const HEARTBEAT_MS = 2_000;
@@ -58,14 +59,6 @@ export class NodeRegistry {
 
 /** Every node record, with whether it is still heartbeating as of `now`. */
 export async function readNodes(nc: NatsConnection, now: number): Promise<Array<NodeRecord & { live: boolean }>> {
-  const kv = await new Kvm(nc).open(NODES_BUCKET).catch(() => undefined);
-  if (!kv) return [];
-  const out: Array<NodeRecord & { live: boolean }> = [];
-  for await (const key of await kv.keys()) {
-    const e = await kv.get(key);
-    if (!e || e.operation !== "PUT") continue;
-    const r = e.json<NodeRecord>();
-    out.push({ ...r, live: now - r.seenAt < NODE_TTL_MS });
-  }
-  return out.sort((a, b) => a.id.localeCompare(b.id));
+  const records = await readBucket<NodeRecord>(nc, NODES_BUCKET);
+  return records.map(({ value: r }) => ({ ...r, live: now - r.seenAt < NODE_TTL_MS })).sort((a, b) => a.id.localeCompare(b.id));
 }

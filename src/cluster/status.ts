@@ -3,7 +3,7 @@
  * workers' heartbeats) and rendered as text. Reading is thin I/O; rendering is pure.
  */
 import type { NatsConnection } from "@nats-io/transport-node";
-import { Kvm } from "@nats-io/kv";
+import { readBucket } from "./kv-scan.js";
 import { readNodes, type NodeRecord } from "./nodes.js";
 
 export interface LeaderRecord {
@@ -35,22 +35,11 @@ export interface ClusterSnapshot {
   workers: WorkerRecord[];
 }
 
-async function entries<T>(nc: NatsConnection, bucket: string): Promise<Array<{ key: string; value: T }>> {
-  const kv = await new Kvm(nc).open(bucket).catch(() => undefined);
-  if (!kv) return [];
-  const out: Array<{ key: string; value: T }> = [];
-  for await (const key of await kv.keys()) {
-    const e = await kv.get(key);
-    if (e?.operation === "PUT") out.push({ key, value: e.json<T>() });
-  }
-  return out;
-}
-
 export async function readClusterSnapshot(nc: NatsConnection, now: number): Promise<ClusterSnapshot> {
   const [nodes, leaders, workers] = await Promise.all([
     readNodes(nc, now),
-    entries<Omit<LeaderRecord, "partition">>(nc, "kiln-leaders"),
-    entries<WorkerRecord>(nc, "kiln-workers"),
+    readBucket<Omit<LeaderRecord, "partition">>(nc, "kiln-leaders"),
+    readBucket<WorkerRecord>(nc, "kiln-workers"),
   ]);
   const capacity = leaders.find((l) => l.key === "capacity")?.value;
   return {

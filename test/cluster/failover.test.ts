@@ -11,12 +11,12 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { CreateFunctionCommand, InvokeCommand, waitUntilFunctionActiveV2, type LambdaClient } from "@aws-sdk/client-lambda";
-import { Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { zipFiles } from "../../src/artifacts/index.js";
 import { ROLE } from "../support/kiln.js";
 import { startCluster, type TestCluster } from "../support/cluster.js";
 import { partitionOf, readPartitionLeaders } from "../../src/cluster/assignment/index.js";
+import { readBucket } from "../../src/cluster/kv-scan.js";
 
 const PARTITIONS = 4;
 
@@ -66,14 +66,8 @@ async function invoke(c: LambdaClient, name: string, event: object): Promise<{ i
 
 /** Sandboxes per worker, from the workers' heartbeats. */
 async function sandboxesByWorker(): Promise<Map<string, number>> {
-  const kv = await new Kvm(nc).open("kiln-workers");
   const out = new Map<string, number>();
-  for await (const k of await kv.keys()) {
-    const e = await kv.get(k);
-    if (e?.operation !== "PUT") continue;
-    const w = e.json<{ id: string; runningSandboxes: number }>();
-    out.set(w.id, w.runningSandboxes);
-  }
+  for (const { value: w } of await readBucket<{ id: string; runningSandboxes: number }>(nc, "kiln-workers")) out.set(w.id, w.runningSandboxes);
   return out;
 }
 

@@ -15,7 +15,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CreateFunctionCommand, InvokeCommand, waitUntilFunctionActiveV2, type LambdaClient } from "@aws-sdk/client-lambda";
-import { Kvm } from "@nats-io/kv";
+import { readBucket } from "../../src/cluster/kv-scan.js";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { zipFiles } from "../../src/artifacts/index.js";
 import { ROLE } from "../support/kiln.js";
@@ -59,32 +59,9 @@ interface Heartbeat {
   environmentsCreated?: number;
 }
 
-/**
- * The workers' heartbeats. Listing KV keys can block on nats-server 2.9 when a key is deleted
- * during the listing (a worker deregistering), so each read is bounded and retried.
- */
+/** The workers' heartbeats (read without listing KV keys: see src/cluster/kv-scan.ts). */
 async function heartbeats(nc: NatsConnection): Promise<Heartbeat[]> {
-  for (let attempt = 1; ; attempt++) {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error("reading kiln-workers timed out")), 3000)));
-    try {
-      return await Promise.race([readHeartbeats(nc), timeout]);
-    } catch (e) {
-      if (attempt >= 5) throw e;
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-}
-
-async function readHeartbeats(nc: NatsConnection): Promise<Heartbeat[]> {
-  const kv = await new Kvm(nc).open("kiln-workers");
-  const out: Heartbeat[] = [];
-  for await (const k of await kv.keys()) {
-    const e = await kv.get(k);
-    if (e?.operation === "PUT") out.push(e.json<Heartbeat>());
-  }
-  return out.sort((a, b) => a.id.localeCompare(b.id));
+  return (await readBucket<Heartbeat>(nc, "kiln-workers")).map((e) => e.value).sort((a, b) => a.id.localeCompare(b.id));
 }
 
 const until = async (what: string, ok: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<number> => {

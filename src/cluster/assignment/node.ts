@@ -21,6 +21,7 @@ import type { Clock, Logger } from "../../base/index.js";
 import type { EnvironmentEntry, WorkerFleet } from "../../assignment/index.js";
 import { DEFAULT_LEASE_MS, decide, leaderKey, parseLeaderRecord, type Holding, type LeaderRecord, type SeenEntry } from "./election.js";
 import { ensureAssignStream, JournalReplica } from "./journal-io.js";
+import { readBucket } from "../kv-scan.js";
 import { PartitionLeader } from "./leader.js";
 
 export const LEADERS_BUCKET = "kiln-leaders";
@@ -76,15 +77,11 @@ async function read(kv: KV, key: string): Promise<{ seen?: SeenEntry; term?: num
 
 /** Every partition's leader entry, for `kiln cluster status` (expired entries included: compare expiresAt). */
 export async function readPartitionLeaders(nc: NatsConnection): Promise<Array<{ partition: number; nodeId: string; term: number; expiresAt: number }>> {
-  const kv = await new Kvm(nc).open(LEADERS_BUCKET);
-  const keys: string[] = [];
-  for await (const k of await kv.keys()) keys.push(k);
   const out: Array<{ partition: number; nodeId: string; term: number; expiresAt: number }> = [];
-  for (const k of keys) {
-    const m = /^p(\d+)$/.exec(k);
-    if (!m) continue;
-    const { seen } = await read(kv, k);
-    if (seen) out.push({ partition: Number(m[1]), ...seen.record });
+  for (const { key, value } of await readBucket<unknown>(nc, LEADERS_BUCKET)) {
+    const m = /^p(\d+)$/.exec(key);
+    const record = m ? parseLeaderRecord(new TextEncoder().encode(JSON.stringify(value))) : undefined;
+    if (m && record) out.push({ partition: Number(m[1]), ...record });
   }
   return out.sort((a, b) => a.partition - b.partition);
 }
