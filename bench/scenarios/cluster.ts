@@ -77,9 +77,8 @@ async function start(t: Topology, ctx: BenchContext): Promise<TestCluster> {
   return startCluster(nodesOf(t), {
     natsNodes: 1,
     partitions: PARTITIONS,
+    keys: BENCH_KEYS,
     env: {
-      KILN_ROOT_ACCESS_KEY_ID: BENCH_KEYS.accessKeyId,
-      KILN_ROOT_SECRET_ACCESS_KEY: BENCH_KEYS.secretAccessKey,
       KILN_ISOLATION: ctx.isolation,
       KILN_LOG_LEVEL: "error",
     },
@@ -118,6 +117,7 @@ function loop(url: string, workers: number) {
 
 export async function run(ctx: BenchContext): Promise<ClusterResult> {
   const durationS = ctx.plan.quick ? 2 : 8;
+  const primeS = ctx.plan.quick ? 2 : 4;
   const connections = 20;
   const out: ClusterResult = { isolation: ctx.isolation, durationS, topologies: [] };
   for (const t of TOPOLOGIES) {
@@ -125,7 +125,8 @@ export async function run(ctx: BenchContext): Promise<ClusterResult> {
     const cluster = await start(t, ctx);
     try {
       await deploy(cluster);
-      await measure(cluster, t, connections, 1); // creates the environments
+      // Creates the environments (no pool in these nodes: every one is a full cold start).
+      await measure(cluster, t, connections, primeS);
       const loads = await measure(cluster, t, connections, durationS);
       const r: ClusterTopologyResult = {
         topology: t.name,
@@ -189,7 +190,7 @@ export async function run(ctx: BenchContext): Promise<ClusterResult> {
 
 export function markdown(r: ClusterResult): string {
   const lines = [
-    `Isolation: ${r.isolation}. Each topology: a fresh NATS server and fresh \`kiln node\` processes on this machine; load from autocannon on every frontend at once (connections split evenly), ${r.durationS} s after a 1 s warm-up; p50/p99 are the worst frontend's.`,
+    `Isolation: ${r.isolation}. Each topology: a fresh NATS server and fresh \`kiln node\` processes on this machine; load from autocannon on every frontend at once (connections split evenly), ${r.durationS} s after an unmeasured warm-up that creates the environments; p50/p99 are the worst frontend's.`,
     "",
     table(
       ["topology", "connections", "invokes/s", "p50 ms", "p99 ms", "failed"],

@@ -47,6 +47,8 @@ export interface TestCluster {
 
 export interface ClusterOptions {
   natsNodes?: number;
+  /** The root account's keys (default: the tests' ROOT_KEY). */
+  keys?: { accessKeyId: string; secretAccessKey: string };
   partitions?: number;
   env?: NodeJS.ProcessEnv;
 }
@@ -57,10 +59,11 @@ export async function startCluster(nodes: NodeSpec[], opts: ClusterOptions = {})
   // Sandboxes (an unprivileged uid) traverse the nodes' data dirs below it.
   await chmod(root, 0o711);
   const secret = randomBytes(32).toString("hex");
+  const keys = opts.keys ?? ROOT_KEY;
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
-    KILN_ROOT_ACCESS_KEY_ID: ROOT_KEY.accessKeyId,
-    KILN_ROOT_SECRET_ACCESS_KEY: ROOT_KEY.secretAccessKey,
+    KILN_ROOT_ACCESS_KEY_ID: keys.accessKeyId,
+    KILN_ROOT_SECRET_ACCESS_KEY: keys.secretAccessKey,
     KILN_CLUSTER_SECRET: secret,
     KILN_NATS: nats.servers,
     KILN_PARTITIONS: String(opts.partitions ?? 4),
@@ -129,7 +132,7 @@ export async function startCluster(nodes: NodeSpec[], opts: ClusterOptions = {})
     client: (id, o = {}) => {
       const url = running.get(id)?.url;
       if (!url) throw new Error(`node ${id} has no frontend`);
-      const c = new LambdaClient({ endpoint: url, region: "us-east-1", credentials: ROOT_KEY, maxAttempts: o.maxAttempts ?? 1 });
+      const c = new LambdaClient({ endpoint: url, region: "us-east-1", credentials: keys, maxAttempts: o.maxAttempts ?? 1 });
       clients.push(c);
       return c;
     },
