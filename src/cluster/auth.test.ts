@@ -65,3 +65,18 @@ test("missing or malformed headers are refused with 401 MissingNodeSignature", (
   assert.equal(refusal(() => verifyNodeRequest(SECRET, { ...req, headers: { ...headers, [NODE_DATE_HEADER]: "yesterday" } }, NOW)).code, "MissingNodeSignature");
   assert.equal(refusal(() => verifyNodeRequest(SECRET, { ...req, headers: { ...headers, [NODE_SIGNATURE_HEADER]: "00" } }, NOW)).code, "NodeSignatureMismatch");
 });
+
+test("invocation metadata (x-kiln-* headers) is signed: changed, added or removed, it is refused", () => {
+  const meta = { "x-kiln-request-id": "r1", "x-kiln-timeout-ms": "3000", "content-type": "application/json" };
+  const signed = { ...req, headers: meta };
+  const headers = { ...meta, ...signNodeRequest(SECRET, signed, NOW) };
+  verifyNodeRequest(SECRET, { ...req, headers }, NOW);
+  verifyNodeRequest(SECRET, { ...req, headers: { ...headers, "content-type": "text/plain", "X-Other": "x" } }, NOW);
+  for (const tampered of [
+    { ...headers, "x-kiln-timeout-ms": "900000" },
+    { ...headers, "x-kiln-invoked-arn": "arn:aws:lambda:us-east-1:000000000000:function:other" },
+    Object.fromEntries(Object.entries(headers).filter(([k]) => k !== "x-kiln-request-id")),
+  ]) {
+    assert.equal(refusal(() => verifyNodeRequest(SECRET, { ...req, headers: tampered }, NOW)).code, "NodeSignatureMismatch");
+  }
+});

@@ -4,6 +4,7 @@
  *
  * Algorithm: signature = hex(HMAC-SHA256(secret, string-to-sign)) where
  *   string-to-sign = "KILN-NODE-HMAC-SHA256\n" + METHOD + "\n" + path (with query) + "\n" + date + "\n" + hex(sha256(body))
+ *                    + "\n" + every other `x-kiln-*` header as "name:value", sorted by name, one per line
  * and `date` is the signer's clock in epoch milliseconds (decimal). The signature travels in
  * `x-kiln-node-signature`, the date in `x-kiln-node-date`. The verifier recomputes it over the bytes
  * it received, refuses a date more than 5 minutes away from its clock, and compares in constant time.
@@ -14,9 +15,8 @@
  * right secret but a date 6 minutes old and it is refused (401 NodeSignatureExpired).
  *
  * Known caveats: a captured request can be replayed within the 5-minute window (no nonce cache);
- * the secret is symmetric, so every node holding it can act as any other; headers other than the
- * two above (invocation metadata) are not covered by the signature (the path and body are), so
- * keep the network between nodes private (or terminate TLS in front of it).
+ * the secret is symmetric, so every node holding it can act as any other; the signature covers the
+ * request but does not hide it: keep the network between nodes private (or put TLS in front).
  */
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 
@@ -43,12 +43,25 @@ export interface NodeRequest {
   /** The path as sent, query included. */
   path: string;
   body: Uint8Array;
+  /** Headers as sent: every `x-kiln-*` one (invocation metadata) is signed too. */
+  headers?: Record<string, string | string[] | undefined>;
+}
+
+/** The signed headers: `x-kiln-*` but the signature's own two, lower-cased, sorted. */
+function canonicalHeaders(headers: NodeRequest["headers"]): string {
+  const lines: string[] = [];
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    const n = name.toLowerCase();
+    if (!n.startsWith("x-kiln-") || n === NODE_SIGNATURE_HEADER || n === NODE_DATE_HEADER || value === undefined) continue;
+    lines.push(`${n}:${Array.isArray(value) ? value.join(",") : value}`);
+  }
+  return lines.sort().join("\n");
 }
 
 const sha256Hex = (body: Uint8Array): string => createHash("sha256").update(body).digest("hex");
 
 export function stringToSign(req: NodeRequest, date: string): string {
-  return `${ALGORITHM}\n${req.method.toUpperCase()}\n${req.path}\n${date}\n${sha256Hex(req.body)}`;
+  return `${ALGORITHM}\n${req.method.toUpperCase()}\n${req.path}\n${date}\n${sha256Hex(req.body)}\n${canonicalHeaders(req.headers)}`;
 }
 
 function signature(secret: string, req: NodeRequest, date: string): string {

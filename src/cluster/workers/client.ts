@@ -143,7 +143,7 @@ export class RemoteWorkers {
 
   private once(base: string, method: string, path: string, body: Buffer, headers: Record<string, string>, timeoutMs: number): Promise<Reply> {
     const url = new URL(path, base);
-    const signed = signNodeRequest(this.opts.secret, { method, path, body }, this.opts.clock.now());
+    const signed = signNodeRequest(this.opts.secret, { method, path, body, headers }, this.opts.clock.now());
     return new Promise<Reply>((resolve, reject) => {
       let answered = false;
       const req = request(url, { method, agent: this.agentFor(base), headers: { ...headers, ...signed, "content-length": String(body.length) } }, (res) => {
