@@ -9,7 +9,7 @@ export interface QueueNames {
   stream: string;
   /** Subject prefix: lane subjects are `<prefix>.<token>` (default `kiln.async`). */
   prefix: string;
-  /** KV bucket of counters, recent drops and lease records (default `kiln-async-counters`). */
+  /** KV bucket of counters and recent drops (per queue instance) and lease records (default `kiln-async-counters`). */
   bucket: string;
 }
 
@@ -36,8 +36,15 @@ export function laneOfToken(token: string): string {
 }
 
 export const laneSubject = (n: QueueNames, lane: string): string => `${n.prefix}.${laneToken(lane)}`;
-export const counterKey = (lane: string): string => `c.${laneToken(lane)}`;
-export const dropsKey = (lane: string): string => `d.${laneToken(lane)}`;
+/** One queue instance's counters of a lane (`instance` is its id, see `isInstanceId`): each key has one writer. */
+export const counterKey = (lane: string, instance: string): string => `c.${laneToken(lane)}.${instance}`;
+/** Every instance's counter key of the lane. */
+export const counterFilter = (lane: string): string => `c.${laneToken(lane)}.*`;
+/** One queue instance's recent drops of a lane. */
+export const dropsKey = (lane: string, instance: string): string => `d.${laneToken(lane)}.${instance}`;
+export const dropsFilter = (lane: string): string => `d.${laneToken(lane)}.*`;
+/** An instance id is one key token: letters, digits, `-` and `_`. */
+export const isInstanceId = (id: string): boolean => /^[A-Za-z0-9_-]{1,64}$/.test(id);
 export const recordKey = (lane: string, seq: number): string => `l.${laneToken(lane)}.${seq}`;
 export const recordFilter = (lane?: string): string => (lane === undefined ? "l.>" : `l.${laneToken(lane)}.*`);
 

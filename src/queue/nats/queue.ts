@@ -8,8 +8,12 @@
  *   source and receivedAt as headers, published with `Nats-Msg-Id` = the event id;
  * - one durable pull consumer per lane (named by the lane token, created on the first lease,
  *   bound when it exists) with AckWait = the lease; explicit acks;
- * - KV `kiln-async-counters`: `c.<lane>` counters, `d.<lane>` recent drops (bounded list), both
- *   changed by compare-and-set loops; `l.<lane>.<seq>` the lease record of a stored message.
+ * - KV `kiln-async-counters`: `c.<lane>.<instance>` counters and `d.<lane>.<instance>` recent drops
+ *   (bounded list) of each queue instance (random id per open), each key written by its instance
+ *   only and summed on read (`counters.ts` says why: compare-and-set is not safe on a replicated
+ *   bucket of nats-server 2.9.10); `l.<lane>.<seq>` the lease record of a stored message. The
+ *   queue reads the bucket through the stream leader (`kv-read.ts`), not with direct gets that a
+ *   lagging replica may answer, so a read sees every write acknowledged before it.
  *
  * Algorithm:
  * - enqueue publishes every event and resolves once JetStream acked each publish (stored on a
@@ -57,18 +61,18 @@
  * durations from the moment they were asked for. AckWait is per consumer: a lease with another
  * `leaseMs` than the consumer's updates the consumer (all pollers use the fleet's one value). A
  * crash between an ack and the deletion of its lease record leaves a stale record; records below a
- * lane's first stored sequence are ignored by summaries. KNOWN ISSUE: on nats-server 2.9.10 with
- * replicas 3, two processes compare-and-setting the same KV key concurrently can both succeed
- * (`cluster.test.ts` measures ~5-8% of `received` increments lost with two writers, no failover
- * needed): counters under-count under cross-node contention. Events are unaffected. Remedies:
- * a newer server, or per-node counter keys summed on read (each key then has one writer).
+ * lane's first stored sequence are ignored by summaries. Lease records are written with plain puts
+ * by whoever holds the delivery (JetStream gives a delivery to one client at a time), never by
+ * compare-and-set, which nats-server 2.9.10 does not serialize on a replicated bucket.
  */
+import { randomBytes } from "node:crypto";
 import { headers as natsHeaders, type NatsConnection } from "@nats-io/transport-node";
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
 import { Kvm, type KV } from "@nats-io/kv";
 import { systemClock, type Clock } from "../../base/index.js";
 import {
   laneOf,
+  zeroCounters,
   type AsyncEventQueue,
   type DroppedEvent,
   type EventSource,
@@ -81,8 +85,9 @@ import {
   type RetryChange,
   type Settlement,
 } from "../contract.js";
-import { LaneCounterWriter, pushDrop, readCounters, RECENT_DROPS_SHOWN } from "./counters.js";
-import { DEFAULT_NAMES, laneOfToken, laneSubject, laneToken, receiptOf, recordFilter, recordKey, counterKey, dropsKey, type QueueNames } from "./names.js";
+import { addCounters, newestDrops, OwnedRecords, sumCounters, withDrop, type CounterDelta } from "./counters.js";
+import { DEFAULT_NAMES, laneOfToken, laneSubject, laneToken, receiptOf, recordFilter, recordKey, counterKey, counterFilter, dropsKey, dropsFilter, isInstanceId, type QueueNames } from "./names.js";
+import { readKey, readKeys } from "./kv-read.js";
 import { acknowledge, pull, type Delivery } from "./pull.js";
 import { onDelivery, retried, summarize, type LeaseRecord } from "./records.js";
 
@@ -100,6 +105,8 @@ export interface NatsQueueOptions {
   fetchWaitMs?: number;
   /** How long enqueue keeps retrying a publish that got no answer (default 15 s). */
   publishRetryMs?: number;
+  /** This instance's id in its counter and drop keys (default: 16 random hex digits); unique per open. */
+  instanceId?: string;
 }
 
 /** The event id was accepted before: it is not enqueued twice. */
@@ -126,7 +133,9 @@ interface LiveLease {
 
 export class NatsAsyncQueue implements AsyncEventQueue {
   private readonly js: JetStreamClient;
-  private readonly counters: LaneCounterWriter;
+  private readonly owned: OwnedRecords;
+  /** This instance's id: the last token of the counter and drop keys it alone writes. */
+  readonly instanceId: string;
   private readonly clock: Clock;
   private readonly consumers = new Map<string, Promise<number>>();
   private readonly live = new Map<string, LiveLease>();
@@ -140,8 +149,10 @@ export class NatsAsyncQueue implements AsyncEventQueue {
     private readonly opts: NatsQueueOptions,
   ) {
     this.js = jetstream(nc);
-    this.counters = new LaneCounterWriter(kv);
+    this.owned = new OwnedRecords(kv);
     this.clock = opts.clock ?? systemClock;
+    this.instanceId = opts.instanceId ?? randomBytes(8).toString("hex");
+    if (!isInstanceId(this.instanceId)) throw new Error(`invalid queue instance id ${JSON.stringify(this.instanceId)}`);
   }
 
   static async open(nc: NatsConnection, opts: NatsQueueOptions): Promise<NatsAsyncQueue> {
@@ -176,7 +187,7 @@ export class NatsAsyncQueue implements AsyncEventQueue {
     await Promise.all(events.map((e) => this.publish(e)));
     const received = new Map<string, number>();
     for (const e of events) received.set(laneOf(e.target), (received.get(laneOf(e.target)) ?? 0) + 1);
-    await Promise.all([...received].map(([lane, n]) => this.counters.add(lane, { received: n })));
+    await Promise.all([...received].map(([lane, n]) => this.count(lane, { received: n })));
   }
 
   /** Publishes one event; `again` marks a settle's follow-up, which may already be stored by an earlier try. */
@@ -209,7 +220,7 @@ export class NatsAsyncQueue implements AsyncEventQueue {
     const decided = await Promise.all(got.map((d) => this.take(lane, d, now, leaseMs)));
     const out = decided.filter((e): e is LeasedEvent => e !== undefined).sort((a, b) => a.receipt - b.receipt);
     const redelivered = out.filter((e) => e.redelivered).length;
-    if (redelivered > 0) await this.counters.add(lane, { redelivered });
+    if (redelivered > 0) await this.count(lane, { redelivered });
     return out;
   }
 
@@ -295,7 +306,7 @@ export class NatsAsyncQueue implements AsyncEventQueue {
     if (!live) return false;
     const drop: DroppedEvent = { id: live.id, reason, droppedAt: now, attempts: s?.attempts ?? live.record.attempts };
     await this.settle(live, s);
-    await pushDrop(this.kv, live.lane, drop);
+    await this.owned.change<DroppedEvent[]>(dropsKey(live.lane, this.instanceId), () => [], (list) => withDrop(list, drop));
     await acknowledge(this.nc, live.reply, "+ACK");
     await this.kv.delete(recordKey(live.lane, live.seq)).catch(() => undefined);
     return true;
@@ -316,7 +327,13 @@ export class NatsAsyncQueue implements AsyncEventQueue {
     await Promise.all(followUps.map((e) => this.publish(e, true)));
     const received = new Map<string, number>();
     for (const e of followUps) received.set(laneOf(e.target), (received.get(laneOf(e.target)) ?? 0) + 1);
-    await Promise.all([...[...received].map(([lane, n]) => this.counters.add(lane, { received: n })), this.counters.add(live.lane, s?.counters ?? {})]);
+    await Promise.all([...[...received].map(([lane, n]) => this.count(lane, { received: n })), this.count(live.lane, s?.counters ?? {})]);
+  }
+
+  /** Adds to this instance's counters of the lane (stored by its own key; see counters.ts). */
+  private count(lane: string, delta: CounterDelta): Promise<void> {
+    if (!Object.values(delta).some((n) => n)) return Promise.resolve();
+    return this.owned.change(counterKey(lane, this.instanceId), zeroCounters, (c) => addCounters(c, delta));
   }
 
   // ---- figures ----
@@ -335,12 +352,15 @@ export class NatsAsyncQueue implements AsyncEventQueue {
     const info = await this.jsm.streams.info(this.names.stream, { subjects_filter: subject });
     const [summary, counters, drops] = await Promise.all([
       this.summary(lane, info.state.subjects?.[subject] ?? 0, await this.records(lane), now),
-      this.kv.get(counterKey(lane)),
-      this.kv.get(dropsKey(lane)),
+      this.values(counterFilter(lane)),
+      this.values(dropsFilter(lane)),
     ]);
-    const live = (e: typeof counters) => e !== null && e.operation === "PUT";
-    const recentDrops = live(drops) ? (drops!.json() as DroppedEvent[]).slice(0, RECENT_DROPS_SHOWN) : [];
-    return { ...summary, counters: readCounters(live(counters) ? counters!.json() : undefined), recentDrops };
+    return { ...summary, counters: sumCounters(counters), recentDrops: newestDrops(drops) };
+  }
+
+  /** The current values of the keys matching `filter` (every instance's record of a lane), read through the leader. */
+  private async values(filter: string): Promise<unknown[]> {
+    return (await readKeys(this.jsm, this.names.bucket, filter)).map((r) => r.value);
   }
 
   private async summary(lane: string, depth: number, records: Map<string, Array<{ seq: number; rec: LeaseRecord }>>, now: number): Promise<LaneSummary> {
@@ -360,26 +380,20 @@ export class NatsAsyncQueue implements AsyncEventQueue {
     }
   }
 
+  /** The lease record of a stored message, read through the leader (a replica may not have the last write yet). */
   private async record(lane: string, seq: number): Promise<LeaseRecord | undefined> {
-    const e = await this.kv.get(recordKey(lane, seq));
-    return e !== null && e.operation === "PUT" ? (e.json() as LeaseRecord) : undefined;
+    return (await readKey(this.jsm, this.names.bucket, recordKey(lane, seq))) as LeaseRecord | undefined;
   }
 
   /** Lease records by lane (of one lane, or all). */
   private async records(lane?: string): Promise<Map<string, Array<{ seq: number; rec: LeaseRecord }>>> {
-    const keys: string[] = [];
-    for await (const k of await this.kv.keys(recordFilter(lane))) keys.push(k);
     const out = new Map<string, Array<{ seq: number; rec: LeaseRecord }>>();
-    await Promise.all(
-      keys.map(async (k) => {
-        const [, token, seq] = k.split(".");
-        const l = laneOfToken(token!);
-        const rec = await this.record(l, Number(seq));
-        if (!rec) return;
-        if (!out.has(l)) out.set(l, []);
-        out.get(l)!.push({ seq: Number(seq), rec });
-      }),
-    );
+    for (const { key, value } of await readKeys(this.jsm, this.names.bucket, recordFilter(lane))) {
+      const [, token, seq] = key.split(".");
+      const l = laneOfToken(token!);
+      if (!out.has(l)) out.set(l, []);
+      out.get(l)!.push({ seq: Number(seq), rec: value as LeaseRecord });
+    }
     return out;
   }
 
@@ -387,6 +401,7 @@ export class NatsAsyncQueue implements AsyncEventQueue {
   async close(): Promise<void> {
     this.closed = true;
     this.live.clear();
+    this.owned.close();
   }
 
   private open(): void {
