@@ -22,6 +22,7 @@ import type { EnvironmentEntry, WorkerFleet } from "../../assignment/index.js";
 import { DEFAULT_LEASE_MS, decide, leaderKey, parseLeaderRecord, type Holding, type LeaderRecord, type SeenEntry } from "./election.js";
 import { ensureAssignStream, JournalReplica } from "./journal-io.js";
 import { readBucket } from "../kv-scan.js";
+import { writeIfUnchanged } from "../kv-claim.js";
 import { PartitionLeader } from "./leader.js";
 
 export const LEADERS_BUCKET = "kiln-leaders";
@@ -145,11 +146,11 @@ export async function startAssignmentNode<Spec>(opts: AssignmentNodeOptions<Spec
       if (action.kind === "step-down") return stepDown(slot, action.reason);
       if (action.kind !== "renew") return;
       try {
-        const revision = await kv.update(leaderKey(slot.partition), JSON.stringify(action.record), action.revision);
+        const revision = await writeIfUnchanged(nc, LEADERS_BUCKET, leaderKey(slot.partition), JSON.stringify(action.record), action.revision);
+        if (revision === undefined) return stepDown(slot, "renew-rejected");
         if (slot.holding) slot.holding = { term: action.record.term, revision, expiresAt: action.record.expiresAt };
         slot.observed = action.record;
       } catch (e) {
-        if (isCasFailure(e)) return stepDown(slot, "renew-rejected");
         log.debug("leader renew failed; retrying", { partition: slot.partition, error: String(e) });
       }
       return;
@@ -163,13 +164,8 @@ export async function startAssignmentNode<Spec>(opts: AssignmentNodeOptions<Spec
       return;
     }
     if (action.kind !== "create" && action.kind !== "takeover") return;
-    let revision: number;
-    try {
-      revision =
-        action.kind === "create"
-          ? await kv.create(leaderKey(slot.partition), JSON.stringify(action.record))
-          : await kv.update(leaderKey(slot.partition), JSON.stringify(action.record), action.revision);
-    } catch {
+    const revision = await writeIfUnchanged(nc, LEADERS_BUCKET, leaderKey(slot.partition), JSON.stringify(action.record), action.kind === "create" ? 0 : action.revision).catch(() => undefined);
+    if (revision === undefined) {
       follow(slot); // another node won the race
       return;
     }
@@ -254,7 +250,3 @@ export async function startAssignmentNode<Spec>(opts: AssignmentNodeOptions<Spec
   };
 }
 
-function isCasFailure(e: unknown): boolean {
-  const msg = String((e as Error)?.message ?? e);
-  return /wrong last sequence|10071|key exists/i.test(msg);
-}

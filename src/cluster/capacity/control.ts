@@ -41,6 +41,7 @@ export async function startCapacityControl(o: CapacityControlOptions): Promise<C
   let manager: CapacityManager | undefined;
   let stopping: Promise<void> = Promise.resolve();
   const leadership = new DutyLeadership({
+    nc: o.nc,
     kv,
     key: CAPACITY_LEADER_KEY,
     nodeId: o.nodeId,

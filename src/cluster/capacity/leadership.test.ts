@@ -27,7 +27,7 @@ test("one of several nodes holds the duty; when it stops, another takes it over;
   const kv = await openLeadersBucket(nc, 1);
   const events: string[] = [];
   const make = (nodeId: string) =>
-    new DutyLeadership({ kv, key: CAPACITY_LEADER_KEY, nodeId, clock: systemClock, log: quietLog, leaseMs: 600, onLead: () => events.push(`lead ${nodeId}`), onLose: (r) => events.push(`lose ${nodeId} ${r}`) });
+    new DutyLeadership({ nc, kv, key: CAPACITY_LEADER_KEY, nodeId, clock: systemClock, log: quietLog, leaseMs: 600, onLead: () => events.push(`lead ${nodeId}`), onLose: (r) => events.push(`lose ${nodeId} ${r}`) });
   const nodes = [make("c1"), make("c2"), make("c3")];
   nodes.forEach((n) => n.start());
   await until(() => nodes.some((n) => n.leading));

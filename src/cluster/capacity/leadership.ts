@@ -18,12 +18,15 @@
  * provider only manages the processes it started).
  */
 import type { KV } from "@nats-io/kv";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { writeIfUnchanged } from "../kv-claim.js";
 import type { Clock, Logger } from "../../base/index.js";
-import { DEFAULT_LEASE_MS, decide, parseLeaderRecord, type Holding, type SeenEntry } from "../assignment/index.js";
+import { DEFAULT_LEASE_MS, LEADERS_BUCKET, decide, parseLeaderRecord, type Holding, type SeenEntry } from "../assignment/index.js";
 
 export const CAPACITY_LEADER_KEY = "capacity";
 
 export interface DutyLeadershipOptions {
+  nc: NatsConnection;
   /** KV `kiln-leaders` (openLeadersBucket). */
   kv: KV;
   key: string;
@@ -76,10 +79,10 @@ export class DutyLeadership {
       if (action.kind === "step-down") return this.lose(action.reason);
       if (action.kind !== "renew") return;
       try {
-        const revision = await kv.update(key, JSON.stringify(action.record), action.revision);
+        const revision = await writeIfUnchanged(this.opts.nc, LEADERS_BUCKET, key, JSON.stringify(action.record), action.revision);
+        if (revision === undefined) return this.lose("renew-rejected");
         if (this.holding) this.holding = { term: action.record.term, revision, expiresAt: action.record.expiresAt };
       } catch (e) {
-        if (isCasFailure(e)) return this.lose("renew-rejected");
         this.opts.log.debug("leadership renew failed; retrying", { key, error: String(e) });
       }
       return;
@@ -88,12 +91,8 @@ export class DutyLeadership {
     if (seen) this.lastTerm = Math.max(this.lastTerm, seen.record.term);
     const action = decide({ self, now, leaseMs: this.leaseMs, lastTerm: this.lastTerm, ...(seen ? { seen } : {}) });
     if (action.kind !== "create" && action.kind !== "takeover") return;
-    let revision: number;
-    try {
-      revision = action.kind === "create" ? await kv.create(key, JSON.stringify(action.record)) : await kv.update(key, JSON.stringify(action.record), action.revision);
-    } catch {
-      return; // another node won the race
-    }
+    const revision = await writeIfUnchanged(this.opts.nc, LEADERS_BUCKET, key, JSON.stringify(action.record), action.kind === "create" ? 0 : action.revision).catch(() => undefined);
+    if (revision === undefined) return; // another node won the race
     if (this.stopped) {
       await kv.delete(key, { previousSeq: revision }).catch(() => undefined);
       return;
@@ -131,6 +130,3 @@ async function read(kv: KV, key: string): Promise<SeenEntry | undefined> {
   return record ? { record, revision: e.revision } : undefined;
 }
 
-function isCasFailure(e: unknown): boolean {
-  return /wrong last sequence|10071|key exists/i.test(String((e as Error)?.message ?? e));
-}
