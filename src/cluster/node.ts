@@ -20,17 +20,17 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { createLogger, systemClock, type Clock } from "../base/index.js";
 import { openNatsStores, type NatsStores } from "../store/index.js";
 import { CodeStore } from "../artifacts/index.js";
-import { Accounts, DEFAULT_MEMORY_MB, EventInvokeConfigs, FunctionRegistry, FunctionUrlRegistry, LayerRegistry } from "../control/index.js";
+import { Accounts, EventInvokeConfigs, FunctionRegistry, FunctionUrlRegistry, LayerRegistry } from "../control/index.js";
 import { ConcurrencyLedger, ScalingLimiter } from "../counting/index.js";
 import { laneOf, type AsyncEventQueue } from "../queue/index.js";
 import { openNatsQueue } from "../queue/nats/index.js";
-import { DEFAULT_POOL_BURST_MS, DEFAULT_POOL_RESERVE_MB, DEFAULT_POOL_WINDOW_MS, Worker, type EnvironmentSpec } from "../worker/index.js";
+import { Worker, type EnvironmentSpec } from "../worker/index.js";
 import { createProcessDriver } from "../sandbox/index.js";
 import { FrontendInvokeService } from "../frontend/index.js";
 import { ApiServer } from "../api/index.js";
 import { PollerFleet, defaultAsyncOptions, settingsFromControl, throughFrontend, type AsyncOptions } from "../pollers/index.js";
 import { SANDBOX_UID, prepareHost } from "../standalone/index.js";
-import { writeCredentialFiles } from "../standalone/credentials.js";
+import { ensureRootAccount, poolSettings } from "../standalone/root-account.js";
 import type { NodeConfig } from "./config.js";
 import { shareChanges } from "./changes.js";
 import { NodeRegistry } from "./nodes.js";
@@ -105,14 +105,7 @@ export async function startNode(config: NodeConfig, opts: NodeOptions = {}): Pro
         sandboxUid: SANDBOX_UID,
         sandboxGid: SANDBOX_UID,
         ...(config.workerMemoryMB !== undefined ? { capacityMB: config.workerMemoryMB } : {}),
-        pool: {
-          min: config.poolMin,
-          max: config.poolMax,
-          windowMs: DEFAULT_POOL_WINDOW_MS,
-          burstMs: DEFAULT_POOL_BURST_MS,
-          reserveMB: DEFAULT_POOL_RESERVE_MB,
-          defaultMemoryMB: DEFAULT_MEMORY_MB,
-        },
+        pool: poolSettings(config),
         onEnvironmentDead: (id) => workerNode?.environmentDied(id),
       });
       worker.startPool();
@@ -168,14 +161,7 @@ export async function startNode(config: NodeConfig, opts: NodeOptions = {}): Pro
       const queue: AsyncEventQueue = await openNatsQueue(nc, { replicas: config.replicas, clock });
       closers.push(() => queue.close());
       const accounts = new Accounts(stores.metadata, clock);
-      const keys = config.rootAccessKeyId && config.rootSecretAccessKey ? { accessKeyId: config.rootAccessKeyId, secretAccessKey: config.rootSecretAccessKey } : undefined;
-      const root = await accounts.ensureRoot(keys);
-      await writeCredentialFiles(config.dataDir, root.account, config.region);
-      if (root.generated && opts.announce !== false) {
-        out(`Generated the root account's key pair (shown once; also in ${join(config.dataDir, "credentials")}, profile kiln):`);
-        out(`  AWS_ACCESS_KEY_ID=${root.account.accessKeyId}`);
-        out(`  AWS_SECRET_ACCESS_KEY=${root.account.secretAccessKey}`);
-      }
+      await ensureRootAccount(accounts, config, { announce: opts.announce !== false, out });
       const layers = new LayerRegistry({ metadata: stores.metadata, code, clock, region: config.region });
       // SnapStart snapshots are built in a sandbox on the node that publishes the version: not yet
       // across machines, so cluster versions report SnapStart as unavailable.

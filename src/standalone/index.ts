@@ -7,16 +7,17 @@ import { join } from "node:path";
 import { createLogger, systemClock, type Clock, type ServerConfig } from "../base/index.js";
 import { openSqliteStores } from "../store/index.js";
 import { CodeStore } from "../artifacts/index.js";
-import { Accounts, DEFAULT_MEMORY_MB, EventInvokeConfigs, FunctionRegistry, FunctionUrlRegistry, LayerRegistry } from "../control/index.js";
+import { Accounts, EventInvokeConfigs, FunctionRegistry, FunctionUrlRegistry, LayerRegistry } from "../control/index.js";
 import { ConcurrencyLedger, ScalingLimiter } from "../counting/index.js";
 import { AssignmentService } from "../assignment/index.js";
-import { DEFAULT_POOL_BURST_MS, DEFAULT_POOL_RESERVE_MB, DEFAULT_POOL_WINDOW_MS, Worker, type EnvironmentSpec } from "../worker/index.js";
+import { Worker, type EnvironmentSpec } from "../worker/index.js";
 import { createProcessDriver } from "../sandbox/index.js";
 import { FrontendInvokeService } from "../frontend/index.js";
 import { ApiServer } from "../api/index.js";
 import { openSqliteQueue, type AsyncEventQueue } from "../queue/index.js";
 import { PollerFleet, defaultAsyncOptions, settingsFromControl, throughFrontend, type AsyncOptions } from "../pollers/index.js";
-import { serverSecret, writeCredentialFiles } from "./credentials.js";
+import { serverSecret } from "./credentials.js";
+import { ensureRootAccount, poolSettings } from "./root-account.js";
 import { SANDBOX_UID, prepareHost } from "./host.js";
 import { snapshotService } from "./snapshots.js";
 
@@ -52,14 +53,7 @@ export async function startStandalone(config: ServerConfig, opts: StandaloneOpti
   const stores = openSqliteStores(join(config.dataDir, "kiln.db"));
   const code = await CodeStore.open(join(config.dataDir, "code"));
   const accounts = new Accounts(stores.metadata, clock);
-  const keys = config.rootAccessKeyId && config.rootSecretAccessKey ? { accessKeyId: config.rootAccessKeyId, secretAccessKey: config.rootSecretAccessKey } : undefined;
-  const root = await accounts.ensureRoot(keys);
-  await writeCredentialFiles(config.dataDir, root.account, config.region);
-  if (root.generated && opts.announce !== false) {
-    out(`Generated the root account's key pair (shown once; also in ${join(config.dataDir, "credentials")}, profile kiln):`);
-    out(`  AWS_ACCESS_KEY_ID=${root.account.accessKeyId}`);
-    out(`  AWS_SECRET_ACCESS_KEY=${root.account.secretAccessKey}`);
-  }
+  const root = await ensureRootAccount(accounts, config, { announce: opts.announce !== false, out });
 
   const layers = new LayerRegistry({ metadata: stores.metadata, code, clock, region: config.region });
   const driver = createProcessDriver({ isolation: config.isolation, runtimesDir, logger: createLogger("sandbox") });
@@ -111,14 +105,7 @@ export async function startStandalone(config: ServerConfig, opts: StandaloneOpti
     log: createLogger("worker"),
     sandboxUid: SANDBOX_UID,
     sandboxGid: SANDBOX_UID,
-    pool: {
-      min: config.poolMin,
-      max: config.poolMax,
-      windowMs: DEFAULT_POOL_WINDOW_MS,
-      burstMs: DEFAULT_POOL_BURST_MS,
-      reserveMB: DEFAULT_POOL_RESERVE_MB,
-      defaultMemoryMB: DEFAULT_MEMORY_MB,
-    },
+    pool: poolSettings(config),
     onEnvironmentDead: (id) => {
       const e = assignment?.table.get(id);
       if (e && e.state === "idle") {

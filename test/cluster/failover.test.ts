@@ -10,11 +10,9 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { CreateFunctionCommand, InvokeCommand, waitUntilFunctionActiveV2, type LambdaClient } from "@aws-sdk/client-lambda";
+import { InvokeCommand, type LambdaClient } from "@aws-sdk/client-lambda";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { zipFiles } from "../../src/artifacts/index.js";
-import { ROLE } from "../support/kiln.js";
-import { startCluster, type TestCluster } from "../support/cluster.js";
+import { deployNode, invokeJson, startCluster, type TestCluster } from "../support/cluster.js";
 import { partitionOf, readPartitionLeaders } from "../../src/cluster/assignment/index.js";
 import { readBucket } from "../../src/cluster/kv-scan.js";
 
@@ -53,16 +51,8 @@ function executions(): Map<number, string[]> {
   return out;
 }
 
-async function deploy(c: LambdaClient, name: string): Promise<void> {
-  await c.send(new CreateFunctionCommand({ FunctionName: name, Runtime: "nodejs20.x", Handler: "index.handler", Role: ROLE, Code: { ZipFile: await zipFiles({ "index.mjs": HANDLER }) } }));
-  await waitUntilFunctionActiveV2({ client: c, maxWaitTime: 30, minDelay: 1 }, { FunctionName: name });
-}
-
-async function invoke(c: LambdaClient, name: string, event: object): Promise<{ initId: string }> {
-  const r = await c.send(new InvokeCommand({ FunctionName: name, Payload: Buffer.from(JSON.stringify(event)) }));
-  if (r.FunctionError) throw new Error(`function error: ${Buffer.from(r.Payload ?? []).toString()}`);
-  return JSON.parse(Buffer.from(r.Payload!).toString()) as { initId: string };
-}
+const deploy = (c: LambdaClient, name: string) => deployNode(c, name, HANDLER);
+const invoke = (c: LambdaClient, name: string, event: object) => invokeJson<{ initId: string }>(c, name, event);
 
 /** Sandboxes per worker, from the workers' heartbeats. */
 async function sandboxesByWorker(): Promise<Map<string, number>> {

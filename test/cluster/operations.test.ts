@@ -14,12 +14,10 @@ import { execFile } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { CreateFunctionCommand, InvokeCommand, waitUntilFunctionActiveV2, type LambdaClient } from "@aws-sdk/client-lambda";
+import type { LambdaClient } from "@aws-sdk/client-lambda";
 import { readBucket } from "../../src/cluster/kv-scan.js";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { zipFiles } from "../../src/artifacts/index.js";
-import { ROLE } from "../support/kiln.js";
-import { startCluster, type TestCluster } from "../support/cluster.js";
+import { deployNode, invokeJson, startCluster, type TestCluster } from "../support/cluster.js";
 
 const MAIN = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
 
@@ -31,16 +29,8 @@ export const handler = async (event) => {
   return { initId };
 };`;
 
-async function deploy(c: LambdaClient, name: string): Promise<void> {
-  await c.send(new CreateFunctionCommand({ FunctionName: name, Runtime: "nodejs20.x", Handler: "index.handler", Role: ROLE, Code: { ZipFile: await zipFiles({ "index.mjs": HANDLER }) } }));
-  await waitUntilFunctionActiveV2({ client: c, maxWaitTime: 60, minDelay: 1 }, { FunctionName: name });
-}
-
-async function invoke(c: LambdaClient, name: string, event: object): Promise<{ initId: string }> {
-  const r = await c.send(new InvokeCommand({ FunctionName: name, Payload: Buffer.from(JSON.stringify(event)) }));
-  if (r.FunctionError) throw new Error(`function error: ${Buffer.from(r.Payload ?? []).toString()}`);
-  return JSON.parse(Buffer.from(r.Payload!).toString()) as { initId: string };
-}
+const deploy = (c: LambdaClient, name: string) => deployNode(c, name, HANDLER);
+const invoke = (c: LambdaClient, name: string, event: object) => invokeJson<{ initId: string }>(c, name, event);
 
 /** Runs the kiln CLI; resolves with its exit code and output. */
 function kiln(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {

@@ -9,8 +9,9 @@ import { chmod, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { LambdaClient } from "@aws-sdk/client-lambda";
-import { ROOT_KEY } from "./kiln.js";
+import { CreateFunctionCommand, InvokeCommand, LambdaClient, waitUntilFunctionActiveV2 } from "@aws-sdk/client-lambda";
+import { zipFiles } from "../../src/artifacts/index.js";
+import { ROLE, ROOT_KEY } from "./kiln.js";
 import { startNats, type NatsCluster } from "./nats.js";
 
 const MAIN = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
@@ -149,4 +150,17 @@ export async function startCluster(nodes: NodeSpec[], opts: ClusterOptions = {})
       await rm(root, { recursive: true, force: true });
     },
   };
+}
+
+/** Creates a nodejs20.x function whose index.mjs is `source` and waits until it is Active. */
+export async function deployNode(c: LambdaClient, name: string, source: string): Promise<void> {
+  await c.send(new CreateFunctionCommand({ FunctionName: name, Runtime: "nodejs20.x", Handler: "index.handler", Role: ROLE, Code: { ZipFile: await zipFiles({ "index.mjs": source }) } }));
+  await waitUntilFunctionActiveV2({ client: c, maxWaitTime: 60, minDelay: 1 }, { FunctionName: name });
+}
+
+/** A synchronous invoke whose function error is thrown; resolves with the parsed answer. */
+export async function invokeJson<T>(c: LambdaClient, name: string, event: object): Promise<T> {
+  const r = await c.send(new InvokeCommand({ FunctionName: name, Payload: Buffer.from(JSON.stringify(event)) }));
+  if (r.FunctionError) throw new Error(`function error: ${Buffer.from(r.Payload ?? []).toString()}`);
+  return JSON.parse(Buffer.from(r.Payload!).toString()) as T;
 }

@@ -1,9 +1,9 @@
 /** `kiln node`: runs one cluster node with the given roles until Ctrl-C, SIGTERM, or (worker) the end of its lease. */
 import { ConfigError } from "../../base/index.js";
 import type { CliContext, CommandModule } from "../context.js";
+import { closeWithin } from "../shutdown.js";
 import { parseCommandArgs, parseIntOption, rejectExtraPositionals, UsageError } from "../usage.js";
 
-const CLOSE_TIMEOUT_MS = 15_000;
 
 export const usage = `Usage: kiln node --nats <servers> [--roles R1,R2] [--node-id ID] [--port N] [--worker-port N] [options]
 
@@ -100,18 +100,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
     node.drained?.then(() => resolve("drained"));
   });
   ctx.err(why === "drained" ? `kiln: worker ${node.nodeId} drained, exiting` : "kiln: shutting down… (Ctrl-C again to force)");
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(true), CLOSE_TIMEOUT_MS);
-    timer.unref();
-  });
-  const late = await Promise.race([node.close().then(() => false), timedOut]);
-  clearTimeout(timer);
-  if (late) {
-    ctx.err(`kiln: still closing after ${CLOSE_TIMEOUT_MS / 1000} s, exiting anyway`);
-    return 1;
-  }
-  return 0;
+  return closeWithin(() => node.close(), ctx);
 }
 
 export default { usage, run } satisfies CommandModule;

@@ -2,10 +2,9 @@
 import { ConfigError, loadServerConfig, type ServerConfig } from "../../base/index.js";
 import { loadAsyncOptions, startStandalone, type AsyncOptions } from "../../standalone/index.js";
 import type { CliContext, CommandModule } from "../context.js";
+import { closeWithin } from "../shutdown.js";
 import { parseCommandArgs, parseIntOption, rejectExtraPositionals, UsageError } from "../usage.js";
 
-/** How long a clean shutdown may take before the process exits anyway. */
-const CLOSE_TIMEOUT_MS = 15_000;
 
 export const usage = `Usage: kiln server [--port N] [--host H] [--data-dir D] [--isolation process|none]
 
@@ -70,19 +69,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
     else ctx.signal.addEventListener("abort", () => resolve(), { once: true });
   });
   ctx.err("kiln: shutting down… (Ctrl-C again to force)");
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(true), CLOSE_TIMEOUT_MS);
-    timer.unref();
-  });
-  const closed = server.close().then(() => false);
-  const late = await Promise.race([closed, timedOut]);
-  clearTimeout(timer);
-  if (late) {
-    ctx.err(`kiln: still closing after ${CLOSE_TIMEOUT_MS / 1000} s, exiting anyway`);
-    return 1;
-  }
-  return 0;
+  return closeWithin(() => server.close(), ctx);
 }
 
 export default { usage, run } satisfies CommandModule;
