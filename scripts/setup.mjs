@@ -87,6 +87,10 @@ if (major < 20 || (major === 20 && minor < 11)) fail(`Kiln needs Node.js 20.11 o
   if (forTests) {
     wanted.push({ what: "/usr/bin/aws", pkg: "awscli", present: () => isExecutable("/usr/bin/aws") });
     wanted.push({ what: "/usr/bin/python3.11", pkg: "python3.11", present: () => isExecutable("/usr/bin/python3.11") });
+    // The microvm driver's tests: QEMU (TCG here), the guest image pipeline's tools.
+    wanted.push({ what: "qemu-system-x86_64", pkg: "qemu-system-x86", present: () => isExecutable("/usr/bin/qemu-system-x86_64") });
+    wanted.push({ what: "/usr/sbin/mkfs.ext4", pkg: "e2fsprogs", present: () => isExecutable("/usr/sbin/mkfs.ext4") });
+    wanted.push({ what: "/bin/busybox (static)", pkg: "busybox-static", present: () => isExecutable("/bin/busybox") });
   }
   let missing = wanted.filter((w) => !w.present());
   if (missing.length > 0) {
