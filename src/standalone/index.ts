@@ -13,7 +13,7 @@ import { Accounts, DEFAULT_MEMORY_MB, EventInvokeConfigs, FunctionRegistry, Func
 import { ConcurrencyLedger, ScalingLimiter } from "../counting/index.js";
 import { AssignmentService } from "../assignment/index.js";
 import { DEFAULT_POOL_BURST_MS, DEFAULT_POOL_RESERVE_MB, DEFAULT_POOL_WINDOW_MS, Worker, type EnvironmentSpec } from "../worker/index.js";
-import { DEFAULT_SANDBOX_UID, createProcessDriver, probeBubblewrap } from "../sandbox/index.js";
+import { DEFAULT_SANDBOX_UID, createMicroVmDriver, createProcessDriver, probeBubblewrap, type MicroVmDriver } from "../sandbox/index.js";
 import { FrontendInvokeService } from "../frontend/index.js";
 import { ApiServer } from "../api/index.js";
 import { openSqliteQueue, type AsyncEventQueue } from "../queue/index.js";
@@ -67,6 +67,20 @@ export interface StandaloneOptions {
   asyncClock?: Clock;
 }
 
+/** Lambda's 10 s init limit plus the guest's boot (generous: TCG on a shared 2-core host). */
+export const MICROVM_INIT_TIMEOUT_MS = 120_000;
+
+/**
+ * The microvm driver, ready: the guest image built or found in its cache (progress on stderr) and
+ * the accelerator probed, which is printed (KVM where a test guest boots, TCG otherwise).
+ */
+async function startMicroVmDriver(runtimesDir: string, out: (line: string) => void): Promise<MicroVmDriver> {
+  const driver = createMicroVmDriver({ runtimesDir, logger: createLogger("sandbox"), progress: (l) => process.stderr.write(l + "\n") });
+  const { image, accel } = await driver.prepare();
+  out(`microvm: accelerator ${accel.accel}${accel.reason ? ` (${accel.reason})` : ""}; guest image ${image.key} (${image.built ? `built in ${(image.buildMs / 1000).toFixed(1)} s` : "cached"})`);
+  return driver;
+}
+
 export async function startStandalone(config: ServerConfig, opts: StandaloneOptions = {}): Promise<Standalone> {
   const clock = opts.clock ?? systemClock;
   const out = opts.out ?? ((l: string) => process.stdout.write(l + "\n"));
@@ -79,7 +93,7 @@ export async function startStandalone(config: ServerConfig, opts: StandaloneOpti
           "or start with `--isolation none` to run functions WITHOUT any isolation (trusted code only).",
       );
     }
-  } else if (opts.announce !== false) {
+  } else if (config.isolation === "none" && opts.announce !== false) {
     out("WARNING: --isolation none: functions run as plain processes with the server's rights. Only run code you trust.");
   }
   await mkdir(config.dataDir, { recursive: true, mode: 0o711 });
@@ -112,7 +126,7 @@ export async function startStandalone(config: ServerConfig, opts: StandaloneOpti
   }
 
   const layers = new LayerRegistry({ metadata: stores.metadata, code, clock, region: config.region });
-  const driver = createProcessDriver({ isolation: config.isolation, runtimesDir, logger: createLogger("sandbox") });
+  const driver = config.isolation === "microvm" ? await startMicroVmDriver(runtimesDir, out) : createProcessDriver({ isolation: config.isolation, runtimesDir, logger: createLogger("sandbox") });
   const snapshots = snapshotService({
     dataDir: config.dataDir,
     runtimesDir,
@@ -161,6 +175,9 @@ export async function startStandalone(config: ServerConfig, opts: StandaloneOpti
     log: createLogger("worker"),
     sandboxUid: SANDBOX_UID,
     sandboxGid: SANDBOX_UID,
+    // A micro-VM's boot counts against init here; under TCG (software emulation) a boot takes
+    // seconds to tens of seconds on a loaded 2-core machine.
+    ...(config.isolation === "microvm" ? { initTimeoutMs: MICROVM_INIT_TIMEOUT_MS } : {}),
     pool: {
       min: config.poolMin,
       max: config.poolMax,

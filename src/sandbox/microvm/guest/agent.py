@@ -101,7 +101,7 @@ class Agent:
         cg = self.cg()
         os.mkdir(cg)
         limit = int(c["memoryMB"]) << 20
-        for name, value in (("memory.max", str(limit)), ("memory.swap.max", "0"), ("memory.oom.group", "1")):
+        for name, value in (("memory.max", str(limit)), ("memory.swap.max", "0"), ("memory.oom.group", "1"), ("pids.max", "1024")):
             try:
                 with open(f"{cg}/{name}", "w") as f:
                     f.write(value)

@@ -9,6 +9,7 @@ $bb mount -t proc proc /proc
 $bb mount -t sysfs sys /sys
 $bb mount -t cgroup2 cgroup2 /sys/fs/cgroup
 echo "+memory +pids" > /sys/fs/cgroup/cgroup.subtree_control
+echo 1 > /proc/sys/vm/overcommit_memory
 $bb mount -t tmpfs -o mode=0755,size=1m run /run
 disk() { for d in /sys/block/vd*; do [ "$($bb cat $d/serial 2>/dev/null)" = "$1" ] && echo /dev/${d##*/}; done; }
 t=$(disk kiln-tmp); [ -n "$t" ] && $bb mount -t ext4 -o nosuid,nodev,noatime "$t" /tmp
