@@ -11,6 +11,7 @@ export type AgentMessage =
   | { t: "exit"; code: number | null; signal: string | null; oom: boolean }
   | { t: "stats"; id: number; peak: number }
   | { t: "reseeded"; id: number }
+  | { t: "restored"; id: number }
   | { t: "pong"; id: number };
 
 export type HostMessage =
@@ -18,6 +19,7 @@ export type HostMessage =
   | { t: "restart" }
   | { t: "stats"; id: number }
   | { t: "reseed"; seed: string; id: number }
+  | { t: "restored"; seed: string; id: number }
   | { t: "ping"; id: number };
 
 export class ControlChannel {

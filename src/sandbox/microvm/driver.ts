@@ -6,6 +6,7 @@
  * `ephemeralStorageMB`; then QEMU, and the `run` message queued on the control channel (the agent
  * reads it once it is up). Resolves once QEMU is spawned, like the process driver.
  */
+import { spawn } from "node:child_process";
 import { cp, mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -48,11 +49,20 @@ export interface MicroVmDriver extends SandboxDriver {
   /** Builds/loads the image and probes the accelerator (create() does it on first use). */
   prepare(): Promise<{ image: GuestImage; accel: AcceleratorProbe }>;
   /** The plan a sandbox of `spec` boots with (disks built), for snapshots and tools. */
-  plan(spec: SandboxSpec, runDir: string, extra?: Partial<QemuPlan>): Promise<QemuPlan>;
+  plan(spec: SandboxSpec, runDir: string, extra?: Partial<QemuPlan>, tmpFrom?: string): Promise<QemuPlan>;
   /** Starts a sandbox from a plan without sending `run` (restores). */
   attach(spec: SandboxSpec, plan: QemuPlan, events: SandboxEvents, runDir: string): Promise<MicroVmSandbox>;
   runMessage(spec: SandboxSpec): { t: "run"; argv: string[]; env: Record<string, string>; cwd: string; memoryMB: number; uid: number };
   readonly workDir: string;
+}
+
+/** Copies a mostly-empty disk image keeping its holes (a reflink where the file system can). */
+export function copySparse(from: string, to: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("cp", ["--sparse=always", "--reflink=auto", from, to], { stdio: "ignore" });
+    child.on("error", reject);
+    child.on("close", (code) => (code === 0 ? resolve() : reject(new Error(`cp ${from} ${to}: exit ${code}`))));
+  });
 }
 
 export function createMicroVmDriver(o: MicroVmDriverOptions = {}): MicroVmDriver {
@@ -89,11 +99,12 @@ export function createMicroVmDriver(o: MicroVmDriverOptions = {}): MicroVmDriver
     }
   };
 
-  const plan = async (spec: SandboxSpec, runDir: string, extra: Partial<QemuPlan> = {}): Promise<QemuPlan> => {
+  const plan = async (spec: SandboxSpec, runDir: string, extra: Partial<QemuPlan> = {}, tmpFrom?: string): Promise<QemuPlan> => {
     const { image, accel, tscKhz } = await prepare();
     const disksDir = join(workDir, "disks");
     const tmpDisk = join(runDir, "tmp.ext4");
-    await mkfsFromDir(undefined, tmpDisk, { sizeMB: o.ephemeralStorageMB ?? DEFAULT_EPHEMERAL_MB, rootOwner: `${SANDBOX_UID}:${SANDBOX_UID}`, journal: false });
+    if (tmpFrom) await copySparse(tmpFrom, tmpDisk);
+    else await mkfsFromDir(undefined, tmpDisk, { sizeMB: o.ephemeralStorageMB ?? DEFAULT_EPHEMERAL_MB, rootOwner: `${SANDBOX_UID}:${SANDBOX_UID}`, journal: false });
     const disks: QemuDisk[] = [
       { serial: "kiln-root", file: image.rootfs, readonly: true },
       { serial: "kiln-tmp", file: tmpDisk, readonly: false },

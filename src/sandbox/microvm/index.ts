@@ -6,3 +6,4 @@ export { createMicroVmDriver, GUEST_OVERHEAD_MB, DEFAULT_EPHEMERAL_MB, type Micr
 export { probeAccelerator, type AcceleratorProbe } from "./accel.js";
 export { qemuArgs, type Accelerator, type QemuPlan } from "./qemu-args.js";
 export type { MicroVmSandbox } from "./sandbox.js";
+export { buildVmSnapshot, restoreVmSnapshot, dropPageCache, recordPageLog, prefetchPageLog, type VmSnapshot, type RestoreTimings } from "./snapshot.js";

@@ -6,6 +6,8 @@
 #                  {"t":"restart"}      kill the tree (no exit report), start it again
 #                  {"t":"stats","id":1} -> {"t":"stats","id":1,"peak":<bytes>}
 #                  {"t":"reseed","seed":"<base64>","id":2} -> {"t":"reseeded","id":2}
+#                  {"t":"restored","seed":"<base64>","id":3} -> {"t":"restored","id":3}: after a
+#                  snapshot restore: reseed, then reconnect the Runtime API forwards
 #   guest -> host  {"t":"ready"}  {"t":"started","pid":N}  {"t":"out","d":"<base64>"}
 #                  {"t":"exit","code":N|null,"signal":"SIGKILL"|null,"oom":bool}
 #
@@ -50,6 +52,8 @@ class Agent:
         self.out_fd = None
         self.discard = False  # exit of a tree killed on purpose: not reported
         self.after_exit = []  # callbacks once the current tree is fully gone
+        self.conns = set()
+        self.conn_objs = {}  # live Runtime API forwards
 
     def send(self, msg):
         data = (json.dumps(msg, separators=(",", ":")) + "\n").encode()
@@ -88,6 +92,8 @@ class Agent:
         elif t == "reseed":
             self.reseed(base64.b64decode(m["seed"]))
             self.send({"t": "reseeded", "id": m.get("id")})
+        elif t == "restored":
+            asyncio.ensure_future(self.restored(m))
         elif t == "ping":
             self.send({"t": "pong", "id": m.get("id")})
 
@@ -234,30 +240,85 @@ class Agent:
             os.close(fd)
 
     # ---- 127.0.0.1:9001 -> the Runtime API forward
+    # Each guest connection gets its own upstream connection to the forward. The bytes sent
+    # upstream since the last answer byte ("pending": e.g. a held GET /invocation/next) are kept,
+    # so after a snapshot restore (the upstream connections belonged to the VM the snapshot was
+    # taken from) reconnect() opens new upstreams and replays them: the runtime never notices.
     async def forward(self, reader, writer):
+        conn = {"pending": bytearray(), "up": None}
         try:
-            up_r, up_w = await asyncio.open_connection(*FORWARD)
+            conn["up"] = await asyncio.open_connection(*FORWARD)
         except OSError:
             writer.close()
             return
+        self.conns.add(id(conn))
+        self.conn_objs[id(conn)] = conn
 
-        async def pipe(src, dst):
+        async def up():
             try:
                 while True:
-                    data = await src.read(65536)
+                    data = await reader.read(65536)
                     if not data:
                         break
-                    dst.write(data)
-                    await dst.drain()
-            except (OSError, asyncio.IncompleteReadError):
+                    conn["pending"] += data
+                    try:
+                        conn["up"][1].write(data)
+                    except (OSError, RuntimeError):
+                        pass
+            except OSError:
                 pass
-            finally:
-                try:
-                    dst.close()
-                except OSError:
-                    pass
+            conn["done"] = True
+            try:
+                conn["up"][1].close()
+            except OSError:
+                pass
 
-        await asyncio.gather(pipe(reader, up_w), pipe(up_r, writer))
+        async def down():
+            while True:
+                r = conn["up"][0]
+                try:
+                    data = await r.read(65536)
+                except OSError:
+                    data = b""
+                if data:
+                    conn["pending"].clear()
+                    writer.write(data)
+                    try:
+                        await writer.drain()
+                    except OSError:
+                        break
+                    continue
+                if conn["up"][0] is not r and not conn.get("done"):
+                    continue  # replaced by reconnect(): read from the new upstream
+                break
+            try:
+                writer.close()
+            except OSError:
+                pass
+
+        try:
+            await asyncio.gather(up(), down())
+        finally:
+            self.conn_objs.pop(id(conn), None)
+
+    async def reconnect(self):
+        for conn in list(self.conn_objs.values()):
+            old = conn["up"]
+            try:
+                conn["up"] = await asyncio.open_connection(*FORWARD)
+                if conn["pending"]:
+                    conn["up"][1].write(bytes(conn["pending"]))
+            except OSError:
+                pass
+            try:
+                old[1].close()
+            except OSError:
+                pass
+
+    async def restored(self, m):
+        self.reseed(base64.b64decode(m["seed"]))
+        await self.reconnect()
+        self.send({"t": "restored", "id": m.get("id")})
 
 
 async def main():
