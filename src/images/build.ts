@@ -29,7 +29,7 @@ import { fileURLToPath } from "node:url";
 import { writeCpio, type CpioEntry } from "./cpio.js";
 
 /** Bumped whenever the pipeline's output changes for the same inputs. */
-export const PIPELINE_VERSION = 3;
+export const PIPELINE_VERSION = 4;
 export const KERNEL_PACKAGE = "linux-image-cloud-amd64";
 /** Load order matters: each needs the ones before it. */
 export const GUEST_MODULES = ["virtio_ring", "virtio", "virtio_mmio", "virtio_blk", "failover", "net_failover", "virtio_net", "virtio_console"] as const;
@@ -329,5 +329,35 @@ export async function mkfsFromDir(dir: string | undefined, out: string, o: MkfsO
   if (o.label) args.push("-L", o.label);
   if (dir) args.push("-d", dir);
   args.push(out, `${sizeMB}M`);
-  await run("mkfs.ext4", args, { env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", E2FSPROGS_FAKE_TIME: String(FAKE_TIME), SOURCE_DATE_EPOCH: String(FAKE_TIME) } });
+  const env = { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", E2FSPROGS_FAKE_TIME: String(FAKE_TIME), SOURCE_DATE_EPOCH: String(FAKE_TIME) };
+  await run("mkfs.ext4", args, { env });
+  if (dir) await normalizeInodes(dir, out, env);
+}
+
+/**
+ * `mkfs.ext4 -d` copies each file's ctime and atime from the staging tree, which no one can set:
+ * one debugfs pass sets both (and their nanoseconds) to FAKE_TIME on every inode, and drops
+ * lost+found (a read-only image never needs it; Lambda's /var/task has none).
+ */
+async function normalizeInodes(dir: string, image: string, env: NodeJS.ProcessEnv): Promise<void> {
+  const cmds: string[] = ["rmdir /lost+found"];
+  const quote = (p: string) => `"${p.replace(/(["\\])/g, "\\$1")}"`;
+  const add = (p: string) => {
+    for (const f of ["ctime", "atime"]) cmds.push(`sif ${quote(p)} ${f} ${FAKE_TIME}`, `sif ${quote(p)} ${f}_extra 0`);
+  };
+  add("/");
+  const walk = async (d: string, rel: string): Promise<void> => {
+    for (const e of (await readdir(d, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      add(`${rel}/${e.name}`);
+      if (e.isDirectory()) await walk(join(d, e.name), `${rel}/${e.name}`);
+    }
+  };
+  await walk(dir, "");
+  const script = `${image}.debugfs`;
+  await writeFile(script, cmds.join("\n") + "\n");
+  try {
+    await run("debugfs", ["-w", "-f", script, image], { env });
+  } finally {
+    await rm(script, { force: true });
+  }
 }
