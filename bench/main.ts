@@ -21,6 +21,7 @@ import * as asyncInvoke from "./scenarios/async.js";
 import * as cold from "./scenarios/cold.js";
 import * as coldPool from "./scenarios/cold-pool.js";
 import * as memory from "./scenarios/memory.js";
+import * as microVm from "./scenarios/microvm.js";
 import * as peerCold from "./scenarios/peer-cold.js";
 import * as runtimeCeiling from "./scenarios/runtime-ceiling.js";
 import * as scaleUp from "./scenarios/scale-up.js";
@@ -29,7 +30,7 @@ import * as warm from "./scenarios/warm.js";
 import { InvokeSigner } from "./sigv4.js";
 
 /** In running order: the ones that need the peer last, so a --quick run installs it meanwhile. */
-const SCENARIOS = ["cold", "scale-up", "memory", "runtime-ceiling", "async", "cold-pool", "snapstart", "warm", "peer-cold"] as const;
+const SCENARIOS = ["cold", "scale-up", "memory", "runtime-ceiling", "async", "cold-pool", "snapstart", "microvm", "warm", "peer-cold"] as const;
 type ScenarioName = (typeof SCENARIOS)[number];
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -96,6 +97,7 @@ async function main(): Promise<number> {
     async: "asynchronous (Event) invocations",
     "cold-pool": "cold starts: pool hit, empty pool, no pool (issue 7)",
     snapstart: "cold starts: SnapStart (issue 7)",
+    microvm: "micro-VM boot vs snapshot restore, page-log prefetch (issue 8)",
   };
   for (const name of only) {
     progress(`scenario ${titles[name]}…`);
@@ -109,6 +111,7 @@ async function main(): Promise<number> {
       else if (name === "peer-cold") results.peerCold = await peerCold.run(ctx);
       else if (name === "async") results.async = await asyncInvoke.run(ctx);
       else if (name === "cold-pool") results.coldPool = await coldPool.run(ctx);
+      else if (name === "microvm") results.microVm = await microVm.run(ctx);
       else results.snapStart = await snapStart.run(ctx);
       progress(`scenario ${titles[name]}: done in ${Math.round((performance.now() - t) / 1000)} s`);
     } catch (e) {

@@ -18,6 +18,7 @@ import * as peerCold from "./scenarios/peer-cold.js";
 import * as runtimeCeiling from "./scenarios/runtime-ceiling.js";
 import * as scaleUp from "./scenarios/scale-up.js";
 import * as snapStart from "./scenarios/snapstart.js";
+import * as microVm from "./scenarios/microvm.js";
 import * as warm from "./scenarios/warm.js";
 import { evaluateTargets } from "./targets.js";
 
@@ -58,6 +59,7 @@ export interface Results {
   async?: asyncInvoke.AsyncResult;
   coldPool?: coldPool.ColdPoolResult;
   snapStart?: snapStart.SnapStartResult;
+  microVm?: microVm.MicroVmResult;
   /** Scenario -> why it stopped. */
   failures: Record<string, string>;
 }
@@ -126,6 +128,7 @@ export function renderMarkdown(r: Results): string {
   section("Asynchronous (Event) invocations", r.async && asyncInvoke.markdown(r.async), "async");
   section("Cold starts by pool state (issue 7)", r.coldPool && coldPool.markdown(r.coldPool), "cold-pool");
   section("SnapStart (issue 7)", r.snapStart && snapStart.markdown(r.snapStart), "snapstart");
+  section("Micro-VMs: boot vs snapshot restore (issue 8)", r.microVm && microVm.markdown(r.microVm), "microvm");
   return out.join("\n") + "\n";
 }
 

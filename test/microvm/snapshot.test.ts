@@ -6,10 +6,9 @@
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { join } from "node:path";
 import { createLogger } from "../../src/base/index.js";
-import { Workspace, lambdaEnv, pythonBootstrap } from "../../src/sandbox/testkit.js";
+import { Workspace, holdingApi, lambdaEnv, pythonBootstrap } from "../../src/sandbox/testkit.js";
 import { buildVmSnapshot, createMicroVmDriver, dropPageCache, prefetchPageLog, recordPageLog, restoreVmSnapshot, type VmSnapshot } from "../../src/sandbox/microvm/index.js";
 import type { SandboxSpec } from "../../src/sandbox/contract.js";
 
@@ -17,44 +16,6 @@ const driver = createMicroVmDriver({ logger: createLogger("microvm-test", "error
 let ws: Workspace;
 let snap: VmSnapshot;
 let code: string;
-
-/** A Runtime API that holds each GET /next until `event()` is called; resolves responses. */
-async function holdingApi(socketPath: string) {
-  const nexts: ServerResponse[] = [];
-  const responses: string[] = [];
-  const waiters: Array<() => void> = [];
-  const server = createServer((req: IncomingMessage, res) => {
-    let body = "";
-    req.on("data", (c) => (body += c));
-    req.on("end", () => {
-      if (req.url?.endsWith("/invocation/next")) nexts.push(res);
-      else {
-        responses.push(body);
-        res.writeHead(202).end("{}");
-      }
-      for (const w of waiters.splice(0)) w();
-    });
-  });
-  server.keepAliveTimeout = 600_000;
-  await new Promise<void>((r) => server.listen(socketPath, () => r()));
-  const until = (cond: () => boolean, ms = 300_000) =>
-    new Promise<void>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error("timed out")), ms);
-      const check = () => (cond() ? (clearTimeout(t), resolve()) : waiters.push(check));
-      check();
-    });
-  return {
-    nexts,
-    responses,
-    waitNext: (n = 1) => until(() => nexts.length >= n),
-    event(payload: string) {
-      const res = nexts.shift()!;
-      res.writeHead(200, { "lambda-runtime-aws-request-id": `r-${Date.now()}`, "content-type": "application/json" }).end(payload);
-    },
-    waitResponse: (n = 1) => until(() => responses.length >= n),
-    close: () => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))),
-  };
-}
 
 // Init imports and seeds before the snapshot; each invocation reports kernel and Python randomness.
 const RUNTIME = pythonBootstrap(`import random, hashlib
