@@ -9,6 +9,12 @@ import { constants } from "node:fs";
 import { access, readFile } from "node:fs/promises";
 import type { Accelerator } from "./qemu-args.js";
 
+/**
+ * A KVM host boots the probe guest to poweroff in well under a second; on nested-PVM hosts the
+ * guest crawls through KVM's instruction emulator (or dies in it) and never gets there.
+ */
+export const PROBE_TIMEOUT_MS = 4_000;
+
 export interface AcceleratorProbe {
   accel: Accelerator;
   /** Why KVM was not chosen (absent when it was). */
@@ -34,13 +40,13 @@ export async function probeAccelerator(o: { qemuBin: string; kernel: string; ini
   }
   const tsc = await hostTscKhz();
   const args = ["-M", "microvm,x-option-roms=off,pit=off,pic=off,rtc=off", "-accel", "kvm", "-cpu", "host,-arch-capabilities", "-m", "128M", "-smp", "1", "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
-    "-kernel", o.kernel, "-initrd", o.initrd, "-serial", "stdio", "-append", `console=ttyS0 quiet panic=-1 tsc_early_khz=${tsc} rdinit=/bin/busybox -- poweroff -f`];
+    "-kernel", o.kernel, "-initrd", o.initrd, "-serial", "stdio", "-append", `console=ttyS0 quiet panic=-1 tsc_early_khz=${tsc} edd=off rdinit=/bin/busybox -- poweroff -f`];
   const ok = await new Promise<string | undefined>((resolve) => {
     const child = spawn(o.qemuBin, args, { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     child.stdout.on("data", (c: Buffer) => (out += c.toString()));
     child.stderr.on("data", (c: Buffer) => (out += c.toString()));
-    const timer = setTimeout(() => child.kill("SIGKILL"), o.timeoutMs ?? 10_000);
+    const timer = setTimeout(() => child.kill("SIGKILL"), o.timeoutMs ?? PROBE_TIMEOUT_MS);
     child.on("error", (e) => resolve(e.message));
     child.on("exit", (code) => {
       clearTimeout(timer);

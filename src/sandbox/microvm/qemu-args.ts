@@ -56,7 +56,7 @@ export function qemuArgs(p: QemuPlan): string[] {
   args.push("-accel", p.accel === "kvm" ? "kvm" : "tcg", "-cpu", p.accel === "kvm" ? "host,-arch-capabilities" : "max");
   args.push("-m", `${p.ramMB}M`, "-smp", "1", "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot");
   if (p.memoryFile) args.push("-object", `memory-backend-file,id=mem,size=${p.ramMB}M,mem-path=${optValue(p.memoryFile.path)},share=${p.memoryFile.share ? "on" : "off"}`);
-  const append = ["console=ttyS0", "quiet", "loglevel=1", `tsc_early_khz=${p.tscKhz}`, "panic=-1", "rdinit=/init", "random.trust_cpu=on", "cryptomgr.notests", "8250.nr_uarts=1", "i8042.noaux", "i8042.nomux", "i8042.nopnp", "i8042.dumbkbd"];
+  const append = ["console=ttyS0", "quiet", "loglevel=1", "edd=off", `tsc_early_khz=${p.tscKhz}`, "panic=-1", "rdinit=/init", "random.trust_cpu=on", "cryptomgr.notests", "8250.nr_uarts=1", "i8042.noaux", "i8042.nomux", "i8042.nopnp", "i8042.dumbkbd"];
   if (p.extraAppend) append.push(p.extraAppend);
   args.push("-kernel", p.kernel, "-initrd", p.initrd, "-append", append.join(" "), "-serial", `file:${p.consoleLog}`);
   p.disks.forEach((d, i) => {
