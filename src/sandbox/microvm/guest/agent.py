@@ -22,6 +22,8 @@ RUNTIME_API = ("127.0.0.1", 9001)
 FORWARD = ("10.0.2.100", 9001)
 RNDADDENTROPY = 0x40085203
 RNDRESEEDCRNG = 0x5207
+# Added to the first Runtime API answer a restored clone's runtime receives (see reconnect()).
+RESTORED_HEADER = b"Kiln-Restored: 1\r\n"
 
 
 def find_port(name):
@@ -280,6 +282,12 @@ class Agent:
                     data = await r.read(65536)
                 except OSError:
                     data = b""
+                if data and conn.pop("mark", False):
+                    # The first answer after a restore tells the runtime it is a clone: it
+                    # reseeds its own generators (Python's random, V8's Math.random, ...).
+                    end = data.find(b"\r\n")
+                    if data.startswith(b"HTTP/") and end > 0:
+                        data = data[: end + 2] + RESTORED_HEADER + data[end + 2 :]
                 if data:
                     conn["pending"].clear()
                     writer.write(data)
@@ -306,6 +314,7 @@ class Agent:
             old = conn["up"]
             try:
                 conn["up"] = await asyncio.open_connection(*FORWARD)
+                conn["mark"] = True
                 if conn["pending"]:
                     conn["up"][1].write(bytes(conn["pending"]))
             except OSError:
