@@ -7,7 +7,7 @@
  * reads it once it is up). Resolves once QEMU is spawned, like the process driver.
  */
 import { spawn } from "node:child_process";
-import { cp, mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readFile, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { dirImage, ensureGuestImage, mkfsFromDir, type GuestImage } from "../../images/index.js";
@@ -18,6 +18,7 @@ import { SANDBOX_PATHS, runtimeCommand } from "../process/runtime-command.js";
 import { hostTscKhz, probeAccelerator, type AcceleratorProbe } from "./accel.js";
 import type { Accelerator, QemuDisk, QemuPlan } from "./qemu-args.js";
 import { MicroVmSandbox } from "./sandbox.js";
+import type { VmSnapshot } from "./snapshot.js";
 import { Vm } from "./vm.js";
 
 /** Guest RAM beyond the function's memory: the guest kernel, the agent and page cache (the runtime's cgroup gets exactly memoryMB). */
@@ -147,7 +148,7 @@ export function createMicroVmDriver(o: MicroVmDriverOptions = {}): MicroVmDriver
     return runDir;
   };
 
-  return {
+  const driver: MicroVmDriver = {
     name: "microvm",
     workDir,
     prepare: async () => {
@@ -161,7 +162,13 @@ export function createMicroVmDriver(o: MicroVmDriverOptions = {}): MicroVmDriver
       return { snapshot: true, memoryLimit: true, isolation: "kvm" };
     },
     async create(spec: SandboxSpec, events: SandboxEvents): Promise<Sandbox> {
-      if (spec.startup !== undefined) throw new SandboxError("misconfigured", spec.id, "V8 snapshot starts are the process driver's; micro-VMs snapshot the whole VM");
+      if (spec.startup?.kind === "snapshot-restore") {
+        // A micro-VM SnapStart restore: `blob` is a VM snapshot's manifest (snapshot/vm/service.ts).
+        const snap = JSON.parse(await readFile(spec.startup.blob, "utf8")) as VmSnapshot;
+        const { restoreVmSnapshot } = await import("./snapshot.js");
+        return (await restoreVmSnapshot(driver, snap, spec, events)).sandbox;
+      }
+      if (spec.startup !== undefined) throw new SandboxError("misconfigured", spec.id, "V8 snapshot builds are the process driver's; micro-VMs snapshot the whole VM");
       for (const k of Object.keys(spec.env)) if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new SandboxError("misconfigured", spec.id, `invalid environment variable name ${JSON.stringify(k)}`);
       const run = runMessage(spec);
       const runDir = await newRunDir(spec);
@@ -171,4 +178,5 @@ export function createMicroVmDriver(o: MicroVmDriverOptions = {}): MicroVmDriver
       return sandbox;
     },
   };
+  return driver;
 }
