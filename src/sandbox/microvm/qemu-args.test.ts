@@ -22,7 +22,7 @@ const opt = (args: string[], flag: string): string[] => args.flatMap((a, i) => (
 
 test("qemuArgs(): microvm machine, TCG cpu, RAM, disks by serial, commas escaped", () => {
   const a = qemuArgs(plan);
-  assert.deepEqual(opt(a, "-M"), ["microvm,x-option-roms=off,pit=off,pic=off,rtc=off"]);
+  assert.deepEqual(opt(a, "-M"), ["microvm,x-option-roms=off,pit=off,pic=off,rtc=on"]);
   assert.deepEqual(opt(a, "-accel"), ["tcg"]);
   assert.deepEqual(opt(a, "-cpu"), ["max"]);
   assert.deepEqual(opt(a, "-m"), ["192M"]);
