@@ -12,6 +12,7 @@ export type AgentMessage =
   | { t: "stats"; id: number; peak: number }
   | { t: "reseeded"; id: number }
   | { t: "restored"; id: number }
+  | { t: "next" }
   | { t: "pong"; id: number };
 
 export type HostMessage =
@@ -88,6 +89,8 @@ export class ControlChannel {
         this.listeners.delete(l);
         reject(new Error(`no "${t}" from the guest agent within ${timeoutMs} ms`));
       }, timeoutMs);
+      // Waiting for a message never keeps the process alive (a VM may never send it).
+      timer.unref();
       const l = (m: AgentMessage): void => {
         if (m.t !== t) return;
         this.listeners.delete(l);

@@ -8,6 +8,7 @@
  */
 import { spawn } from "node:child_process";
 import { cp, mkdir, mkdtemp, readFile, readdir, rm } from "node:fs/promises";
+import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { dirImage, ensureGuestImage, mkfsFromDir, type GuestImage } from "../../images/index.js";
@@ -68,6 +69,8 @@ export function copySparse(from: string, to: string): Promise<void> {
 
 export function createMicroVmDriver(o: MicroVmDriverOptions = {}): MicroVmDriver {
   const workDir = o.workDir ?? join(tmpdir(), "kiln-microvm");
+  /** Snapshots whose page-access log a clone is recording now. */
+  const recording = new Set<string>();
   const qemuBin = o.qemuBin ?? DEFAULT_QEMU;
   const socatPath = o.socatPath ?? "/usr/bin/socat";
   let prepared: Promise<{ image: GuestImage; accel: AcceleratorProbe; tscKhz: number }> | undefined;
@@ -166,7 +169,17 @@ export function createMicroVmDriver(o: MicroVmDriverOptions = {}): MicroVmDriver
         // A micro-VM SnapStart restore: `blob` is a VM snapshot's manifest (snapshot/vm/service.ts).
         const snap = JSON.parse(await readFile(spec.startup.blob, "utf8")) as VmSnapshot;
         const { restoreVmSnapshot } = await import("./snapshot.js");
-        return (await restoreVmSnapshot(driver, snap, spec, events)).sandbox;
+        // The first clone of a snapshot records its page-access log (cold cache, first invocation);
+        // later clones prefetch it while QEMU starts.
+        const hasLog = existsSync(join(snap.dir, "pages.log"));
+        const record = !hasLog && !recording.has(snap.dir);
+        if (record) recording.add(snap.dir);
+        const r = await restoreVmSnapshot(driver, snap, spec, events, { prefetch: hasLog, record }).catch((e: unknown) => {
+          if (record) recording.delete(snap.dir);
+          throw e;
+        });
+        void r.pageLogRecorded?.catch(() => undefined).finally(() => recording.delete(snap.dir));
+        return r.sandbox;
       }
       if (spec.startup !== undefined) throw new SandboxError("misconfigured", spec.id, "V8 snapshot builds are the process driver's; micro-VMs snapshot the whole VM");
       for (const k of Object.keys(spec.env)) if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new SandboxError("misconfigured", spec.id, `invalid environment variable name ${JSON.stringify(k)}`);

@@ -1,7 +1,8 @@
 # Page-cache helper for micro-VM snapshot memory files (Node has no mincore/fadvise):
 #   pagecache.py drop FILE            fdatasync + posix_fadvise(DONTNEED): a cold page cache for FILE
 #   pagecache.py resident FILE        prints the indexes of FILE's 4 KiB pages in the page cache (mincore)
-#   pagecache.py prefetch FILE LOG    reads the pages LOG lists (one index per line), in order, runs merged
+#   pagecache.py prefetch FILE LOG    reads the pages LOG lists (one index per line) that are not
+#                                     resident, in order, runs merged; nothing if >= 90% are
 # Run with /usr/bin/python3 -I -S. Standard library only (ctypes for mincore).
 import ctypes, mmap, os, sys
 
@@ -38,9 +39,25 @@ def resident(path):
     sys.stdout.write("".join(f"{i}\n" for i in range(pages) if raw[i] & 1))
 
 
+def resident_set(path):
+    import io
+    out = io.StringIO()
+    real, sys.stdout = sys.stdout, out
+    try:
+        resident(path)
+    finally:
+        sys.stdout = real
+    return {int(x) for x in out.getvalue().split()}
+
+
 def prefetch(path, log):
     with open(log) as f:
         idx = [int(x) for x in f if x.strip()]
+    # Already in the page cache (a hot snapshot): nothing to gain, return at once.
+    have = resident_set(path)
+    if sum(1 for i in idx if i in have) >= 0.9 * len(idx):
+        return
+    idx = [i for i in idx if i not in have]
     fd = os.open(path, os.O_RDONLY)
     try:
         i = 0

@@ -88,8 +88,23 @@ export interface RestoreTimings {
 }
 
 /** A clone of `snap` for `spec` (its own Runtime API socket, /tmp copy, environment id). */
-export async function restoreVmSnapshot(driver: MicroVmDriver, snap: VmSnapshot, spec: SandboxSpec, events: SandboxEvents): Promise<{ sandbox: MicroVmSandbox; timings: RestoreTimings }> {
+export interface RestoreOptions {
+  /** Read the snapshot's page-access log into the page cache while QEMU starts; resume after it. */
+  prefetch?: boolean;
+  /** Evict the memory file first, and record the page-access log once the clone's first invocation is done. */
+  record?: boolean;
+}
+
+export async function restoreVmSnapshot(
+  driver: MicroVmDriver,
+  snap: VmSnapshot,
+  spec: SandboxSpec,
+  events: SandboxEvents,
+  o: RestoreOptions = {},
+): Promise<{ sandbox: MicroVmSandbox; timings: RestoreTimings; pageLogRecorded?: Promise<number> }> {
+  if (o.record) await dropPageCache(snap);
   const t0 = performance.now();
+  const prefetched = o.prefetch ? prefetchPageLog(snap).catch(() => undefined) : undefined;
   const runDir = join(driver.workDir, "vm", spec.id);
   await rm(runDir, { recursive: true, force: true });
   await mkdir(runDir, { recursive: true, mode: 0o700 });
@@ -105,6 +120,7 @@ export async function restoreVmSnapshot(driver: MicroVmDriver, snap: VmSnapshot,
       await qmp.execute("migrate-incoming", { uri: `exec:cat '${snap.stateFile}'` });
       await qmp.waitMigration();
       t2 = performance.now();
+      await prefetched;
       await qmp.execute("cont");
       t3 = performance.now();
     } finally {
@@ -112,7 +128,11 @@ export async function restoreVmSnapshot(driver: MicroVmDriver, snap: VmSnapshot,
     }
     await sandbox.vm.channel.request<Extract<AgentMessage, { t: "restored" }>>((id) => ({ t: "restored", seed: randomBytes(64).toString("base64"), id }));
     const t4 = performance.now();
-    return { sandbox, timings: { spawnMs: t1 - t0, loadMs: t2 - t1, resumedMs: t3 - t1, restoredMs: t4 - t1 } };
+    const timings = { spawnMs: t1 - t0, loadMs: t2 - t1, resumedMs: t3 - t1, restoredMs: t4 - t1 };
+    if (!o.record) return { sandbox, timings };
+    const pageLogRecorded = sandbox.vm.channel.next("next", 3_600_000).then(() => recordPageLog(snap));
+    pageLogRecorded.catch(() => undefined);
+    return { sandbox, timings, pageLogRecorded };
   } catch (e) {
     await sandbox.destroy();
     throw e;

@@ -3,9 +3,12 @@
  * it. The only `child_process` use of the driver besides image and disk builds.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { ControlChannel } from "./control.js";
 import { qemuArgs, type QemuPlan } from "./qemu-args.js";
+
+const SETPRIV = "/usr/bin/setpriv";
 
 export class Vm {
   readonly channel: ControlChannel;
@@ -30,7 +33,11 @@ export class Vm {
   }
 
   static start(plan: QemuPlan): Promise<Vm> {
-    const child = spawn(plan.qemuBin, qemuArgs(plan), { stdio: ["pipe", "pipe", "pipe"], env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" } });
+    // setpriv --pdeathsig: QEMU dies with the process that started it (a crashed server or test
+    // leaves no VMs behind); it execs QEMU, so the pid is QEMU's.
+    const child = existsSync(SETPRIV)
+      ? spawn(SETPRIV, ["--pdeathsig", "KILL", "--", plan.qemuBin, ...qemuArgs(plan)], { stdio: ["pipe", "pipe", "pipe"], env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" } })
+      : spawn(plan.qemuBin, qemuArgs(plan), { stdio: ["pipe", "pipe", "pipe"], env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" } });
     const vm = new Vm(child, plan);
     return new Promise((resolve, reject) => {
       child.once("spawn", () => resolve(vm));

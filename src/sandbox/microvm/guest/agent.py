@@ -8,7 +8,8 @@
 #                  {"t":"reseed","seed":"<base64>","id":2} -> {"t":"reseeded","id":2}
 #                  {"t":"restored","seed":"<base64>","id":3} -> {"t":"restored","id":3}: after a
 #                  snapshot restore: reseed, then reconnect the Runtime API forwards
-#   guest -> host  {"t":"ready"}  {"t":"started","pid":N}  {"t":"out","d":"<base64>"}
+#   guest -> host  {"t":"next"}   a restored clone's runtime asks for its second event
+#                  {"t":"ready"}  {"t":"started","pid":N}  {"t":"out","d":"<base64>"}
 #                  {"t":"exit","code":N|null,"signal":"SIGKILL"|null,"oom":bool}
 #
 # Output and exits travel on the same port in order, so all output precedes its exit. It also
@@ -56,6 +57,7 @@ class Agent:
         self.after_exit = []  # callbacks once the current tree is fully gone
         self.conns = set()
         self.conn_objs = {}  # live Runtime API forwards
+        self.watch_next = False  # after a restore: report the runtime's next GET /next
 
     def send(self, msg):
         data = (json.dumps(msg, separators=(",", ":")) + "\n").encode()
@@ -263,6 +265,11 @@ class Agent:
                     if not data:
                         break
                     conn["pending"] += data
+                    if self.watch_next and data.startswith(b"GET ") and b"/invocation/next" in data[:256]:
+                        # A restored clone asks for its second event: its first invocation is
+                        # done, the host may record the page-access log now.
+                        self.watch_next = False
+                        self.send({"t": "next"})
                     try:
                         conn["up"][1].write(data)
                     except (OSError, RuntimeError):
@@ -326,6 +333,7 @@ class Agent:
 
     async def restored(self, m):
         self.reseed(base64.b64decode(m["seed"]))
+        self.watch_next = True
         await self.reconnect()
         self.send({"t": "restored", "id": m.get("id")})
 
