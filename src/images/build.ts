@@ -157,10 +157,26 @@ export async function ensureGuestImage(opts: ImageBuildOptions = {}): Promise<Gu
       if (e.code !== "ENOTEMPTY" && e.code !== "EEXIST") throw e; // another builder won: same bytes
     });
     progress(`images: built ${key} (hash ${hash.slice(0, 16)}) in ${(buildMs / 1000).toFixed(1)} s`);
+    await pruneImages(cacheDir, key);
     return { ...img, dir, kernel: join(dir, "vmlinuz"), initrd: join(dir, "initrd.cpio"), rootfs: join(dir, "rootfs.ext4"), built: true, buildMs };
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
+}
+
+/** Images kept in a cache besides the newest (older keys are other inputs: an upgraded node, ...). */
+export const KEEP_OLD_IMAGES = 2;
+
+/** Removes all but the KEEP_OLD_IMAGES most recently built other images (never `keep`). */
+async function pruneImages(cacheDir: string, keep: string): Promise<void> {
+  const others: Array<{ dir: string; at: number }> = [];
+  for (const e of await readdir(cacheDir, { withFileTypes: true })) {
+    if (!e.isDirectory() || e.name === keep || !/^[0-9a-f]{20}$/.test(e.name)) continue;
+    const at = await stat(join(cacheDir, e.name, "image.json")).then((s) => s.mtimeMs, () => 0);
+    others.push({ dir: join(cacheDir, e.name), at });
+  }
+  others.sort((a, b) => b.at - a.at);
+  for (const o of others.slice(KEEP_OLD_IMAGES)) await rm(o.dir, { recursive: true, force: true });
 }
 
 async function fetchKernel(imagePkg: string, debs: string, into: string, progress: (l: string) => void): Promise<string> {
