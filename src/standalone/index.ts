@@ -74,8 +74,12 @@ export const MICROVM_INIT_TIMEOUT_MS = 120_000;
  * The microvm driver, ready: the guest image built or found in its cache (progress on stderr) and
  * the accelerator probed, which is printed (KVM where a test guest boots, TCG otherwise).
  */
-async function startMicroVmDriver(runtimesDir: string, out: (line: string) => void): Promise<MicroVmDriver> {
-  const driver = createMicroVmDriver({ runtimesDir, logger: createLogger("sandbox"), progress: (l) => process.stderr.write(l + "\n") });
+async function startMicroVmDriver(dataDir: string, runtimesDir: string, out: (line: string) => void): Promise<MicroVmDriver> {
+  // VM run dirs are per server start (QEMU of an earlier run is gone: it dies with its parent);
+  // the per-directory disk images under <dataDir>/microvm/disks are a cache and stay.
+  const workDir = join(dataDir, "microvm");
+  await rm(join(workDir, "vm"), { recursive: true, force: true });
+  const driver = createMicroVmDriver({ runtimesDir, workDir, logger: createLogger("sandbox"), progress: (l) => process.stderr.write(l + "\n") });
   const { image, accel } = await driver.prepare();
   out(`microvm: accelerator ${accel.accel}${accel.reason ? ` (${accel.reason})` : ""}; guest image ${image.key} (${image.built ? `built in ${(image.buildMs / 1000).toFixed(1)} s` : "cached"})`);
   return driver;
@@ -126,7 +130,7 @@ export async function startStandalone(config: ServerConfig, opts: StandaloneOpti
   }
 
   const layers = new LayerRegistry({ metadata: stores.metadata, code, clock, region: config.region });
-  const driver = config.isolation === "microvm" ? await startMicroVmDriver(runtimesDir, out) : createProcessDriver({ isolation: config.isolation, runtimesDir, logger: createLogger("sandbox") });
+  const driver = config.isolation === "microvm" ? await startMicroVmDriver(config.dataDir, runtimesDir, out) : createProcessDriver({ isolation: config.isolation, runtimesDir, logger: createLogger("sandbox") });
   const snapshots = snapshotService({
     dataDir: config.dataDir,
     runtimesDir,
