@@ -21,6 +21,7 @@ import * as asyncInvoke from "./scenarios/async.js";
 import * as cold from "./scenarios/cold.js";
 import * as coldPool from "./scenarios/cold-pool.js";
 import * as memory from "./scenarios/memory.js";
+import * as microVm from "./scenarios/microvm.js";
 import * as peerCold from "./scenarios/peer-cold.js";
 import * as placement from "./scenarios/placement-blast.js";
 import * as clusterScenario from "./scenarios/cluster.js";
@@ -31,7 +32,7 @@ import * as warm from "./scenarios/warm.js";
 import { InvokeSigner } from "./sigv4.js";
 
 /** In running order: the ones that need the peer last, so a --quick run installs it meanwhile. */
-const SCENARIOS = ["placement", "cold", "scale-up", "memory", "runtime-ceiling", "async", "cold-pool", "snapstart", "cluster", "warm", "peer-cold"] as const;
+const SCENARIOS = ["placement", "cold", "scale-up", "memory", "runtime-ceiling", "async", "cold-pool", "snapstart", "cluster", "microvm", "warm", "peer-cold"] as const;
 type ScenarioName = (typeof SCENARIOS)[number];
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -100,6 +101,7 @@ async function main(): Promise<number> {
     snapstart: "cold starts: SnapStart (issue 7)",
     placement: "placement: shuffle-sharding blast radius and decision time (issue 9)",
     cluster: "cluster: 1+1 vs 2+2 nodes on NATS, recovery times (issue 9)",
+    microvm: "micro-VM boot vs snapshot restore, page-log prefetch (issue 8)",
   };
   for (const name of only) {
     progress(`scenario ${titles[name]}…`);
@@ -115,6 +117,7 @@ async function main(): Promise<number> {
       else if (name === "cold-pool") results.coldPool = await coldPool.run(ctx);
       else if (name === "placement") results.placement = await placement.run(ctx);
       else if (name === "cluster") results.cluster = await clusterScenario.run(ctx);
+      else if (name === "microvm") results.microVm = await microVm.run(ctx);
       else results.snapStart = await snapStart.run(ctx);
       progress(`scenario ${titles[name]}: done in ${Math.round((performance.now() - t) / 1000)} s`);
     } catch (e) {

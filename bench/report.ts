@@ -20,6 +20,7 @@ import * as clusterScenario from "./scenarios/cluster.js";
 import * as runtimeCeiling from "./scenarios/runtime-ceiling.js";
 import * as scaleUp from "./scenarios/scale-up.js";
 import * as snapStart from "./scenarios/snapstart.js";
+import * as microVm from "./scenarios/microvm.js";
 import * as warm from "./scenarios/warm.js";
 import { evaluateTargets } from "./targets.js";
 
@@ -62,6 +63,7 @@ export interface Results {
   snapStart?: snapStart.SnapStartResult;
   placement?: placement.PlacementResult;
   cluster?: clusterScenario.ClusterResult;
+  microVm?: microVm.MicroVmResult;
   /** Scenario -> why it stopped. */
   failures: Record<string, string>;
 }
@@ -132,6 +134,7 @@ export function renderMarkdown(r: Results): string {
   section("SnapStart (issue 7)", r.snapStart && snapStart.markdown(r.snapStart), "snapstart");
   section("Placement: shuffle sharding and decision time (issue 9)", r.placement && placement.markdown(r.placement), "placement");
   section("Cluster: 1 frontend + 1 worker vs 2 + 2 on NATS JetStream, recovery times (issue 9)", r.cluster && clusterScenario.markdown(r.cluster), "cluster");
+  section("Micro-VMs: boot vs snapshot restore (issue 8)", r.microVm && microVm.markdown(r.microVm), "microvm");
   return out.join("\n") + "\n";
 }
 

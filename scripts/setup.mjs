@@ -89,6 +89,10 @@ if (major < 20 || (major === 20 && minor < 11)) fail(`Kiln needs Node.js 20.11 o
     wanted.push({ what: "/usr/bin/python3.11", pkg: "python3.11", present: () => isExecutable("/usr/bin/python3.11") });
     // The cluster tests start their own NATS servers (cluster mode runs on NATS JetStream).
     wanted.push({ what: "nats-server", pkg: "nats-server", present: () => onPath("nats-server") || isExecutable("/usr/sbin/nats-server") });
+    // The microvm driver's tests: QEMU (TCG here), the guest image pipeline's tools.
+    wanted.push({ what: "qemu-system-x86_64", pkg: "qemu-system-x86", present: () => isExecutable("/usr/bin/qemu-system-x86_64") });
+    wanted.push({ what: "/usr/sbin/mkfs.ext4", pkg: "e2fsprogs", present: () => isExecutable("/usr/sbin/mkfs.ext4") });
+    wanted.push({ what: "/bin/busybox (static)", pkg: "busybox-static", present: () => isExecutable("/bin/busybox") });
   }
   let missing = wanted.filter((w) => !w.present());
   if (missing.length > 0) {

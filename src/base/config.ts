@@ -3,7 +3,7 @@
  */
 import { resolve } from "node:path";
 
-export type Isolation = "process" | "none";
+export type Isolation = "process" | "none" | "microvm";
 
 export interface ServerConfig {
   port: number;
@@ -43,7 +43,7 @@ function intFrom(name: string, raw: string | undefined, fallback: number, min: n
 
 export function loadServerConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<ServerConfig> = {}): ServerConfig {
   const isolation = (overrides.isolation ?? env.KILN_ISOLATION ?? "process") as Isolation;
-  if (isolation !== "process" && isolation !== "none") throw new ConfigError(`KILN_ISOLATION must be "process" or "none", got "${isolation}"`);
+  if (isolation !== "process" && isolation !== "none" && isolation !== "microvm") throw new ConfigError(`KILN_ISOLATION must be "process", "microvm" or "none", got "${isolation}"`);
   const cfg: ServerConfig = {
     port: overrides.port ?? intFrom("KILN_PORT", env.KILN_PORT, DEFAULT_PORT, 0, 65535),
     host: overrides.host ?? env.KILN_HOST ?? DEFAULT_HOST,

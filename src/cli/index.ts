@@ -30,6 +30,7 @@ const COMMANDS: Record<string, CommandEntry> = {
   ls: { summary: "list functions", load: () => import("./commands/ls.js") },
   rm: { summary: "delete a function", load: () => import("./commands/rm.js") },
   accounts: { summary: "create accounts (accounts create <name>)", load: () => import("./commands/accounts.js") },
+  images: { summary: "build the micro-VM guest image (images build)", load: () => import("./commands/images.js") },
   "async-stats": { summary: "a function's async queue, retries and drops", load: () => import("./commands/async-stats.js") },
   node: { summary: "run one node of a cluster on NATS JetStream (--roles, --nats)", load: () => import("./commands/node.js"), graceful: true },
   cluster: { summary: "cluster status: nodes, partition leaders, workers", load: () => import("./commands/cluster.js") },

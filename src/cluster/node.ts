@@ -29,7 +29,7 @@ import { createProcessDriver } from "../sandbox/index.js";
 import { FrontendInvokeService } from "../frontend/index.js";
 import { ApiServer } from "../api/index.js";
 import { PollerFleet, defaultAsyncOptions, settingsFromControl, throughFrontend, type AsyncOptions } from "../pollers/index.js";
-import { SANDBOX_UID, prepareHost } from "../standalone/index.js";
+import { MICROVM_INIT_TIMEOUT_MS, SANDBOX_UID, prepareHost, startMicroVmDriver } from "../standalone/index.js";
 import { ensureRootAccount, poolSettings } from "../standalone/root-account.js";
 import type { NodeConfig } from "./config.js";
 import { shareChanges } from "./changes.js";
@@ -93,7 +93,10 @@ export async function startNode(config: NodeConfig, opts: NodeOptions = {}): Pro
 
     // worker: sandboxes on this machine, served to the other nodes.
     if (has("worker")) {
-      const driver = createProcessDriver({ isolation: config.isolation, runtimesDir: host.runtimesDir, logger: createLogger("sandbox") });
+      const driver =
+        config.isolation === "microvm"
+          ? await startMicroVmDriver(config.dataDir, host.runtimesDir, out)
+          : createProcessDriver({ isolation: config.isolation, runtimesDir: host.runtimesDir, logger: createLogger("sandbox") });
       let workerNode: WorkerNode | undefined;
       const worker = new Worker({
         id: config.nodeId,
@@ -105,6 +108,7 @@ export async function startNode(config: NodeConfig, opts: NodeOptions = {}): Pro
         sandboxUid: SANDBOX_UID,
         sandboxGid: SANDBOX_UID,
         ...(config.workerMemoryMB !== undefined ? { capacityMB: config.workerMemoryMB } : {}),
+        ...(config.isolation === "microvm" ? { initTimeoutMs: MICROVM_INIT_TIMEOUT_MS } : {}),
         pool: poolSettings(config),
         onEnvironmentDead: (id) => workerNode?.environmentDied(id),
       });

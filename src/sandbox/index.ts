@@ -13,4 +13,5 @@ export type { SandboxDriver, Sandbox, SandboxSpec, SandboxEvents, SandboxExit, S
 export { SUPPORTED_RUNTIMES, isSupportedRuntime, RUNTIME_API_ADDRESS, SNAPSHOT_BLOB_NAME } from "./contract.js";
 export { createProcessDriver, type ProcessDriverOptions, probeBubblewrap } from "./process/index.js";
 export { DEFAULT_SANDBOX_UID, DEFAULT_SANDBOX_GID, DEFAULT_MAX_PROCESSES, SANDBOX_USER_NAME, SOCKET_DIR_IN_SANDBOX, type BubblewrapProbe } from "./process/index.js";
+export { createMicroVmDriver, probeAccelerator, buildVmSnapshot, restoreVmSnapshot, GUEST_OVERHEAD_MB, type MicroVmDriver, type MicroVmDriverOptions, type AcceleratorProbe, type VmSnapshot } from "./microvm/index.js";
 export { SandboxError, isSandboxError, type SandboxFailure } from "./errors.js";

@@ -13,6 +13,13 @@ import { RecordingEvents, Workspace, alive, lambdaEnv, nodeBootstrap, pythonBoot
 export interface SandboxSuiteOptions {
   /** Environment variables the driver documents as added or rewritten (isolation "none"). */
   envRewrites?: readonly string[];
+  /**
+   * restartRuntime() restarts the runtime inside the same sandbox process, so `pid` (the
+   * sandbox's outermost process, e.g. a micro-VM's VMM) stays the same (microvm).
+   */
+  restartKeepsPid?: boolean;
+  /** How long to wait for output, exits and requests (default 10 s; slow drivers such as micro-VMs under TCG need more). */
+  waitMs?: number;
 }
 
 export type DriverFactory = (ctx: { runtimesDir: string }) => SandboxDriver;
@@ -45,6 +52,7 @@ with urllib.request.urlopen("http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "
 const WAIT_FOR_KILL = pythonBootstrap(`urllib.request.urlopen(api + "/invocation/next").read()\nprint("waiting", flush=True)\nimport time\ntime.sleep(3600)`);
 
 export function sandboxDriverSuite(name: string, makeDriver: DriverFactory, options: SandboxSuiteOptions = {}): void {
+  const W = options.waitMs ?? 10_000;
   describe(`sandbox driver ${name}`, () => {
     let ws: Workspace;
     let driver: SandboxDriver;
@@ -80,7 +88,7 @@ export function sandboxDriverSuite(name: string, makeDriver: DriverFactory, opti
     test("runs the bootstrap; stdout and stderr reach onOutput; a clean exit is reported", async () => {
       const { sandbox, events } = await start({ bootstrap: "#!/bin/sh\necho to-stdout\necho to-stderr >&2\n" });
       assert.equal(typeof sandbox.pid, "number");
-      assert.deepEqual(await events.waitForExit(), { code: 0, signal: null, oomKilled: false });
+      assert.deepEqual(await events.waitForExit(W), { code: 0, signal: null, oomKilled: false });
       assert.match(events.output, /to-stdout/);
       assert.match(events.output, /to-stderr/);
     });
@@ -88,14 +96,14 @@ export function sandboxDriverSuite(name: string, makeDriver: DriverFactory, opti
     test("exit codes and signals are reported as such", async () => {
       const a = await start({ bootstrap: "#!/bin/sh\nexit 3\n" });
       const b = await start({ bootstrap: "#!/bin/sh\nkill -KILL $$\n" });
-      assert.deepEqual(await a.events.waitForExit(), { code: 3, signal: null, oomKilled: false });
-      assert.deepEqual(await b.events.waitForExit(), { code: null, signal: "SIGKILL", oomKilled: false });
+      assert.deepEqual(await a.events.waitForExit(W), { code: 3, signal: null, oomKilled: false });
+      assert.deepEqual(await b.events.waitForExit(W), { code: null, signal: "SIGKILL", oomKilled: false });
     });
 
     test("the environment is spec.env and nothing from the host", async () => {
       const env = lambdaEnv({ ONLY_IN_SPEC: "yes" });
       const { events } = await start({ env, bootstrap: nodeBootstrap(`console.log("ENV=" + JSON.stringify(process.env))`) });
-      await events.waitForExit();
+      await events.waitForExit(W);
       const got = JSON.parse(/ENV=(.*)/.exec(events.output)?.[1] ?? "null") as Record<string, string>;
       const rewrites = new Set(options.envRewrites ?? []);
       const strip = (e: Record<string, string>) => Object.fromEntries(Object.entries(e).filter(([k]) => !rewrites.has(k)));
@@ -108,7 +116,7 @@ export function sandboxDriverSuite(name: string, makeDriver: DriverFactory, opti
 
     test("the working directory is the code dir", async () => {
       const { events } = await start({ bootstrap: nodeBootstrap(`console.log("HAS_BOOTSTRAP=" + require("fs").existsSync("bootstrap"))`) });
-      await events.waitForExit();
+      await events.waitForExit(W);
       assert.match(events.output, /HAS_BOOTSTRAP=true/);
     });
 
@@ -117,7 +125,7 @@ export function sandboxDriverSuite(name: string, makeDriver: DriverFactory, opti
         bootstrap: pythonBootstrap(`ev = urllib.request.urlopen(api + "/invocation/next").read()
 urllib.request.urlopen(urllib.request.Request(api + "/invocation/req-1/response", data=b"echo:" + ev, method="POST")).read()`),
       });
-      assert.deepEqual(await events.waitForExit(), { code: 0, signal: null, oomKilled: false });
+      assert.deepEqual(await events.waitForExit(W), { code: 0, signal: null, oomKilled: false });
       assert.deepEqual(
         api.requests.map((r) => [r.method, r.url, r.body]),
         [
@@ -130,34 +138,37 @@ urllib.request.urlopen(urllib.request.Request(api + "/invocation/req-1/response"
 
     test("all output is delivered before onExit", async () => {
       const { events } = await start({ bootstrap: pythonBootstrap(`for i in range(20000): print("line %06d" % i)`) });
-      await events.waitForExit();
+      await events.waitForExit(W);
       assert.deepEqual(events.outputLengthAtExit, [20000 * 12]);
     });
 
     test("restartRuntime() starts the runtime again and reports no exit", async () => {
       const { sandbox, api, events } = await start({ bootstrap: WAIT_FOR_KILL });
-      await waitFor("the first runtime's request", () => api.requests.length === 1);
+      await waitFor("the first runtime's request", () => api.requests.length === 1, W);
       const firstPid = sandbox.pid;
       await sandbox.restartRuntime();
-      await waitFor("the second runtime's request", () => api.requests.length === 2);
-      assert.notEqual(sandbox.pid, firstPid);
-      assert.equal(firstPid !== undefined && alive(firstPid), false);
+      await waitFor("the second runtime's request", () => api.requests.length === 2, W);
+      if (options.restartKeepsPid) assert.equal(sandbox.pid, firstPid);
+      else {
+        assert.notEqual(sandbox.pid, firstPid);
+        assert.equal(firstPid !== undefined && alive(firstPid), false);
+      }
       assert.deepEqual(events.exits, []);
     });
 
     test("restartRuntime() after a crash runs it again, and the next crash is reported too", async () => {
       const { sandbox, events } = await start({ bootstrap: "#!/bin/sh\necho run\nexit 1\n" });
-      await events.waitForExit();
+      await events.waitForExit(W);
       await sandbox.restartRuntime();
-      await waitFor("a second reported exit", () => events.exits.length === 2);
+      await waitFor("a second reported exit", () => events.exits.length === 2, W);
       assert.equal(events.output.match(/run/g)?.length, 2);
     });
 
     test("concurrent restartRuntime() calls share one restart", async () => {
       const { sandbox, api } = await start({ bootstrap: WAIT_FOR_KILL });
-      await waitFor("the first request", () => api.requests.length === 1);
+      await waitFor("the first request", () => api.requests.length === 1, W);
       await Promise.all([sandbox.restartRuntime(), sandbox.restartRuntime()]);
-      await waitFor("the second request", () => api.requests.length === 2);
+      await waitFor("the second request", () => api.requests.length === 2, W);
       await new Promise((r) => setTimeout(r, 300));
       assert.equal(api.requests.length, 2);
     });
@@ -173,7 +184,7 @@ if os.fork() == 0:
         time.sleep(0.02)
 time.sleep(3600)`),
       });
-      await waitFor("heartbeats", () => api.requests.length >= 3);
+      await waitFor("heartbeats", () => api.requests.length >= 3, W);
       const pid = sandbox.pid!;
       await sandbox.destroy();
       assert.equal(alive(pid), false);
@@ -196,11 +207,11 @@ if not os.path.exists(marker):
 print("ready", flush=True)
 time.sleep(3600)`),
       });
-      await events.waitForOutput(/ready/);
+      await events.waitForOutput(/ready/, W);
       const peak = (await sandbox.stats()).maxMemoryUsedMB;
       assert.ok(peak >= 96 && peak < 200, `peak ${peak} MB`);
       await sandbox.restartRuntime();
-      await waitFor("the restarted runtime", () => events.output.match(/ready/g)?.length === 2);
+      await waitFor("the restarted runtime", () => events.output.match(/ready/g)?.length === 2, W);
       const after = (await sandbox.stats()).maxMemoryUsedMB;
       assert.ok(after > 0 && after < 64, `peak after restart ${after} MB`);
     });
@@ -208,13 +219,13 @@ time.sleep(3600)`),
     test("over the memory limit the kernel kills the runtime and onExit says oomKilled", async (t: TestContext) => {
       if (!driver.capabilities().memoryLimit) return t.skip("this driver has no memory limit here");
       const { events } = await start({ memoryMB: 128, bootstrap: pythonBootstrap(`big = b"x" * (200 << 20)\nprint("survived")`) });
-      assert.deepEqual(await events.waitForExit(), { code: null, signal: "SIGKILL", oomKilled: true });
+      assert.deepEqual(await events.waitForExit(W), { code: null, signal: "SIGKILL", oomKilled: true });
       assert.doesNotMatch(events.output, /survived/);
     });
 
     test("nodejs20.x runs runtimesDir/nodejs/bootstrap.mjs with a heap cap below the memory size", async () => {
       const { events } = await start({ runtime: "nodejs20.x", memoryMB: 128 });
-      assert.deepEqual(await events.waitForExit(), { code: 0, signal: null, oomKilled: false });
+      assert.deepEqual(await events.waitForExit(W), { code: 0, signal: null, oomKilled: false });
       const info = JSON.parse(/runtime (.*)/.exec(events.output)?.[1] ?? "null") as { argv1: string; execArgv: string[] };
       assert.match(info.argv1, /\/nodejs\/bootstrap\.mjs$/);
       assert.deepEqual(info.execArgv, ["--max-old-space-size=108"]);
@@ -241,14 +252,14 @@ time.sleep(3600)`),
       const rewrites = new Set(options.envRewrites ?? []);
       const strip = (e: Record<string, string>) => Object.fromEntries(Object.entries(e).filter(([k]) => !rewrites.has(k)));
       assert.deepEqual(strip(placed.env), strip(fnEnv), "the env the runtime must adopt is the function's (as the driver presents it)");
-      const seen = (n: number) => events.waitForOutput(new RegExp(`(?:POOL=.*\\n){${n}}`)).then(() => [...events.output.matchAll(/POOL=(.*)/g)].map((m) => JSON.parse(m[1]!)));
+      const seen = (n: number) => events.waitForOutput(new RegExp(`(?:POOL=.*\\n){${n}}`), W).then(() => [...events.output.matchAll(/POOL=(.*)/g)].map((m) => JSON.parse(m[1]!)));
       const events = fixture.events;
       const [boot] = await seen(1);
       assert.equal(boot.env.POOL_PROBE, "boot", "the booted runtime keeps its boot environment: telling it is the worker's part");
       assert.deepEqual(boot.task, ["ready", "sub"], "files placed after the jail started are visible in it");
       assert.deepEqual(boot.sub, ["handler.js"]);
       if (driver.name === "process") assert.deepEqual(boot.opt, ["nodejs"]);
-      await events.waitForExit();
+      await events.waitForExit(W);
       await sandbox.restartRuntime();
       const [, restarted] = await seen(2);
       assert.equal(restarted.env.POOL_PROBE, "function");
@@ -259,7 +270,7 @@ time.sleep(3600)`),
 
     test("python3.11 runs runtimesDir/python/bootstrap.py unbuffered", async () => {
       const { events } = await start({ runtime: "python3.11" });
-      assert.deepEqual(await events.waitForExit(), { code: 0, signal: null, oomKilled: false });
+      assert.deepEqual(await events.waitForExit(W), { code: 0, signal: null, oomKilled: false });
       const { argv } = JSON.parse(/runtime (.*)/.exec(events.output)?.[1] ?? "null") as { argv: string[] };
       assert.deepEqual(argv.slice(0, 2), ["/usr/bin/python3.11", "-u"]);
       assert.match(argv[2] ?? "", /\/python\/bootstrap\.py$/);

@@ -4,7 +4,7 @@
  * on a unix socket, and an events recorder. Not part of the public surface.
  */
 import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer, type IncomingMessage, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { RuntimeName, SandboxEvents, SandboxExit, SandboxSpec } from "./contract.js";
@@ -193,3 +193,45 @@ export function alive(pid: number): boolean {
     return false;
   }
 }
+
+/**
+ * A stand-in Runtime API that holds each GET /next until `event()` answers it, and records the
+ * bodies posted back (snapshot tests and benchmarks: init is done when the first /next arrives).
+ */
+export async function holdingApi(socketPath: string) {
+  const nexts: ServerResponse[] = [];
+  const responses: string[] = [];
+  const waiters: Array<() => void> = [];
+  const server = createServer((req: IncomingMessage, res) => {
+    let body = "";
+    req.on("data", (c) => (body += c));
+    req.on("end", () => {
+      if (req.url?.endsWith("/invocation/next")) nexts.push(res);
+      else {
+        responses.push(body);
+        res.writeHead(202).end("{}");
+      }
+      for (const w of waiters.splice(0)) w();
+    });
+  });
+  server.keepAliveTimeout = 600_000;
+  await new Promise<void>((r) => server.listen(socketPath, () => r()));
+  const until = (cond: () => boolean, ms = 300_000) =>
+    new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error("timed out")), ms);
+      const check = () => (cond() ? (clearTimeout(t), resolve()) : waiters.push(check));
+      check();
+    });
+  return {
+    nexts,
+    responses,
+    waitNext: (n = 1) => until(() => nexts.length >= n),
+    event(payload: string) {
+      const res = nexts.shift()!;
+      res.writeHead(200, { "lambda-runtime-aws-request-id": `r-${Date.now()}`, "content-type": "application/json" }).end(payload);
+    },
+    waitResponse: (n = 1) => until(() => responses.length >= n),
+    close: () => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))),
+  };
+}
+

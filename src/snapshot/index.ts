@@ -8,4 +8,5 @@
  * Must not import: api, frontend, control, assignment, worker (the caller builds the environment).
  */
 export { SnapshotService, DEFAULT_BUILD_TIMEOUT_MS, SNAPSHOT_CHECK_VARIABLE, type SnapshotRequest, type SnapshotResult, type SnapshotServiceOptions } from "./service.js";
+export { VmSnapshotService, DEFAULT_VM_BUILD_TIMEOUT_MS, type VmSnapshotServiceOptions } from "./vm/service.js";
 export { unsupportedRuntimeReason, PYTHON_REASON, type SnapStartReasonCode } from "./v8/plan.js";

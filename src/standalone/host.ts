@@ -50,7 +50,7 @@ export async function prepareHost(config: Pick<ServerConfig, "isolation" | "data
           "or start with `--isolation none` to run functions WITHOUT any isolation (trusted code only).",
       );
     }
-  } else if (opts.announce) {
+  } else if (config.isolation === "none" && opts.announce) {
     opts.out("WARNING: --isolation none: functions run as plain processes with the server's rights. Only run code you trust.");
   }
   await mkdir(config.dataDir, { recursive: true, mode: 0o711 });

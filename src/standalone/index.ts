@@ -3,6 +3,7 @@
  * disk, one in-process worker with the process sandbox driver. The wiring only; each component
  * keeps its own logic.
  */
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { createLogger, systemClock, type Clock, type ServerConfig } from "../base/index.js";
 import { openSqliteStores } from "../store/index.js";
@@ -11,7 +12,7 @@ import { Accounts, EventInvokeConfigs, FunctionRegistry, FunctionUrlRegistry, La
 import { ConcurrencyLedger, ScalingLimiter } from "../counting/index.js";
 import { AssignmentService } from "../assignment/index.js";
 import { Worker, type EnvironmentSpec } from "../worker/index.js";
-import { createProcessDriver } from "../sandbox/index.js";
+import { createMicroVmDriver, createProcessDriver, type MicroVmDriver } from "../sandbox/index.js";
 import { FrontendInvokeService } from "../frontend/index.js";
 import { ApiServer } from "../api/index.js";
 import { openSqliteQueue, type AsyncEventQueue } from "../queue/index.js";
@@ -44,6 +45,24 @@ export interface StandaloneOptions {
   asyncClock?: Clock;
 }
 
+/** Lambda's 10 s init limit plus the guest's boot (generous: TCG on a shared 2-core host). */
+export const MICROVM_INIT_TIMEOUT_MS = 120_000;
+
+/**
+ * The microvm driver, ready: the guest image built or found in its cache (progress on stderr) and
+ * the accelerator probed, which is printed (KVM where a test guest boots, TCG otherwise).
+ */
+export async function startMicroVmDriver(dataDir: string, runtimesDir: string, out: (line: string) => void): Promise<MicroVmDriver> {
+  // VM run dirs are per server start (QEMU of an earlier run is gone: it dies with its parent);
+  // the per-directory disk images under <dataDir>/microvm/disks are a cache and stay.
+  const workDir = join(dataDir, "microvm");
+  await rm(join(workDir, "vm"), { recursive: true, force: true });
+  const driver = createMicroVmDriver({ runtimesDir, workDir, logger: createLogger("sandbox"), progress: (l) => process.stderr.write(l + "\n") });
+  const { image, accel } = await driver.prepare();
+  out(`microvm: accelerator ${accel.accel}${accel.reason ? ` (${accel.reason})` : ""}; guest image ${image.key} (${image.built ? `built in ${(image.buildMs / 1000).toFixed(1)} s` : "cached"})`);
+  return driver;
+}
+
 export async function startStandalone(config: ServerConfig, opts: StandaloneOptions = {}): Promise<Standalone> {
   const clock = opts.clock ?? systemClock;
   const out = opts.out ?? ((l: string) => process.stdout.write(l + "\n"));
@@ -56,7 +75,7 @@ export async function startStandalone(config: ServerConfig, opts: StandaloneOpti
   const root = await ensureRootAccount(accounts, config, { announce: opts.announce !== false, out });
 
   const layers = new LayerRegistry({ metadata: stores.metadata, code, clock, region: config.region });
-  const driver = createProcessDriver({ isolation: config.isolation, runtimesDir, logger: createLogger("sandbox") });
+  const driver = config.isolation === "microvm" ? await startMicroVmDriver(config.dataDir, runtimesDir, out) : createProcessDriver({ isolation: config.isolation, runtimesDir, logger: createLogger("sandbox") });
   const snapshots = snapshotService({
     dataDir: config.dataDir,
     runtimesDir,
@@ -105,6 +124,9 @@ export async function startStandalone(config: ServerConfig, opts: StandaloneOpti
     log: createLogger("worker"),
     sandboxUid: SANDBOX_UID,
     sandboxGid: SANDBOX_UID,
+    // A micro-VM's boot counts against init here; under TCG (software emulation) a boot takes
+    // seconds to tens of seconds on a loaded 2-core machine.
+    ...(config.isolation === "microvm" ? { initTimeoutMs: MICROVM_INIT_TIMEOUT_MS } : {}),
     pool: poolSettings(config),
     onEnvironmentDead: (id) => {
       const e = assignment?.table.get(id);

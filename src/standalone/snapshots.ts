@@ -6,8 +6,8 @@
 import { join } from "node:path";
 import { createLogger } from "../base/index.js";
 import type { FunctionRecord, SnapshotCreator, SnapStartStatus } from "../control/index.js";
-import type { SandboxDriver } from "../sandbox/index.js";
-import { SnapshotService } from "../snapshot/index.js";
+import type { MicroVmDriver, SandboxDriver } from "../sandbox/index.js";
+import { SnapshotService, VmSnapshotService } from "../snapshot/index.js";
 import { functionEnvironment, logStreamName } from "../worker/index.js";
 
 export interface SnapshotWiring {
@@ -21,8 +21,11 @@ export interface SnapshotWiring {
   sandboxUid: number;
 }
 
-export function snapshotService(w: SnapshotWiring): { service: SnapshotService; creator: SnapshotCreator } {
-  const service = new SnapshotService({
+export function snapshotService(w: SnapshotWiring): { service: SnapshotService | VmSnapshotService; creator: SnapshotCreator } {
+  // Micro-VM sandboxes snapshot the whole VM (any runtime); process sandboxes use V8 snapshots.
+  const service = w.driver.name === "microvm"
+    ? new VmSnapshotService({ dir: join(w.dataDir, "snapshots"), driver: w.driver as MicroVmDriver, codeDir: w.codeDir, layersDir: w.layersDir, log: createLogger("snapshot") })
+    : new SnapshotService({
     dir: join(w.dataDir, "snapshots"),
     runtimesDir: w.runtimesDir,
     driver: w.driver,

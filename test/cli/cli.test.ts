@@ -94,7 +94,7 @@ describe("kiln CLI against a standalone server", { timeout: 300_000 }, () => {
       [["invoke", "hello", "{bad"], /payload is not valid JSON/],
       [["logs", "hello", "--since", "yesterday"], /--since expects/],
       [["accounts", "delete", "x"], /unknown subcommand 'delete'/],
-      [["server", "--isolation", "chroot"], /--isolation must be "process" or "none"/],
+      [["server", "--isolation", "chroot"], /--isolation must be "process", "microvm" or "none"/],
     ];
     for (const [args, message] of cases) {
       const r = await kiln(args, env);

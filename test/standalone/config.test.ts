@@ -21,7 +21,7 @@ test("a data dir the sandbox user cannot reach is refused at start with what to 
 
 test("configuration is validated with messages naming the variable", () => {
   assert.throws(() => loadServerConfig({ KILN_PORT: "http" }), /KILN_PORT must be an integer/);
-  assert.throws(() => loadServerConfig({ KILN_ISOLATION: "vm" }), /KILN_ISOLATION must be "process" or "none"/);
+  assert.throws(() => loadServerConfig({ KILN_ISOLATION: "vm" }), /KILN_ISOLATION must be "process", "microvm" or "none"/);
   assert.throws(() => loadServerConfig({ KILN_ROOT_ACCESS_KEY_ID: "AKIA" }), /Set both/);
   assert.throws(() => loadServerConfig({ KILN_REGION: "moon" }), /is not a region name/);
   const c = loadServerConfig({});

@@ -6,7 +6,7 @@ import { closeWithin } from "../shutdown.js";
 import { parseCommandArgs, parseIntOption, rejectExtraPositionals, UsageError } from "../usage.js";
 
 
-export const usage = `Usage: kiln server [--port N] [--host H] [--data-dir D] [--isolation process|none]
+export const usage = `Usage: kiln server [--port N] [--host H] [--data-dir D] [--isolation process|microvm|none]
 
 Runs Kiln standalone: the Lambda API, the invoke path and the sandboxes in one process.
 Prints the URL it listens on (and, on first start, the generated root credentials), then runs
@@ -16,7 +16,9 @@ Options (each overrides its environment variable):
   --port N           port to listen on (KILN_PORT, default 9900; 0 picks a free one)
   --host H           address to bind (KILN_HOST, default 127.0.0.1)
   --data-dir D       metadata, code and logs (KILN_DATA_DIR, default ./.kiln)
-  --isolation I      "process" (bubblewrap-jailed sandboxes, the default) or "none"
+  --isolation I      "process" (bubblewrap-jailed sandboxes, the default), "microvm" (one
+                     QEMU micro-VM per sandbox: KVM where it works, else TCG emulation; the
+                     guest image is built on first start, KILN_IMAGE_CACHE) or "none"
                      (plain child processes, no isolation: only for hosts without bubblewrap)`;
 
 export async function run(argv: string[], ctx: CliContext): Promise<number> {
@@ -38,7 +40,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   if (values.host !== undefined) overrides.host = values.host;
   if (values["data-dir"] !== undefined) overrides.dataDir = values["data-dir"];
   if (values.isolation !== undefined) {
-    if (values.isolation !== "process" && values.isolation !== "none") throw new UsageError(`--isolation must be "process" or "none", got '${values.isolation}'`, "server");
+    if (values.isolation !== "process" && values.isolation !== "none" && values.isolation !== "microvm") throw new UsageError(`--isolation must be "process", "microvm" or "none", got '${values.isolation}'`, "server");
     overrides.isolation = values.isolation;
   }
 

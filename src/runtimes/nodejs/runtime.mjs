@@ -17,6 +17,7 @@
 import { UnhandledPromiseRejection, toRapidResponse } from "./errors.mjs";
 import { header, startInvocation } from "./invocation.mjs";
 import { logError, setCurrentRequestId, writeAllSync } from "./log-patch.mjs";
+import { reseedAfterVmRestore } from "./uniqueness.mjs";
 
 const EXIT_UNCAUGHT_EXCEPTION = 129;
 const EXIT_UNHANDLED_REJECTION = 128;
@@ -84,6 +85,8 @@ export class Runtime {
     for (;;) {
       this.phase = "idle";
       const next = await this.client.next();
+      // A micro-VM snapshot clone's first event (Kiln's agent marks it): reseed before the handler runs.
+      if (header(next.headers, "kiln-restored")) reseedAfterVmRestore();
       const requestId = header(next.headers, "lambda-runtime-aws-request-id") ?? "";
       this.requestId = requestId;
       setCurrentRequestId(requestId);

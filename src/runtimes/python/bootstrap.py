@@ -417,6 +417,11 @@ def main():
 
     while True:
         headers, body = client.next()
+        if headers.get("Kiln-Restored"):
+            # A micro-VM snapshot clone: the guest kernel was reseeded; Python's generator was not.
+            import random
+
+            random.seed()
         _request_id = headers.get("Lambda-Runtime-Aws-Request-Id")
         trace_id = headers.get("Lambda-Runtime-Trace-Id")
         if trace_id is not None:
