@@ -23,7 +23,7 @@ Options (each overrides its environment variable):
   --worker-host H   worker: address to bind (KILN_WORKER_HOST, default --host)
   --advertise H     worker: address other nodes use to reach this one (KILN_ADVERTISE_HOST)
   --data-dir D      local code cache, sandboxes (KILN_DATA_DIR, default ./.kiln)
-  --isolation I     process (default) or none
+  --isolation I     process (default), microvm, or none
   --partitions N    assignment partitions (KILN_PARTITIONS, default 8; the same on every node)
   --worker-lease-ms N  worker: lifetime before it drains and exits (KILN_WORKER_LEASE_MS, default 14 h)
   --worker-memory MB   worker: memory offered to sandboxes (KILN_WORKER_MEMORY_MB, default 90% of the host's)
@@ -62,8 +62,8 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
     const workerLeaseMs = parseIntOption("node", "--worker-lease-ms", values["worker-lease-ms"]);
     const workerMemoryMB = parseIntOption("node", "--worker-memory", values["worker-memory"]);
     if (workerMemoryMB !== undefined && workerMemoryMB < 128) throw new UsageError(`--worker-memory must be at least 128 (MB), got ${workerMemoryMB}`, "node");
-    if (values.isolation !== undefined && values.isolation !== "process" && values.isolation !== "none") {
-      throw new UsageError(`--isolation must be "process" or "none", got '${values.isolation}'`, "node");
+    if (values.isolation !== undefined && !["process", "none", "microvm"].includes(values.isolation)) {
+      throw new UsageError(`--isolation must be "process", "microvm" or "none", got '${values.isolation}'`, "node");
     }
     config = loadNodeConfig(ctx.env, {
       ...(values.nats !== undefined ? { nats: parseNatsServers(values.nats) } : {}),
@@ -75,7 +75,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
       ...(values["worker-host"] !== undefined ? { workerHost: values["worker-host"] } : {}),
       ...(values.advertise !== undefined ? { advertiseHost: values.advertise } : {}),
       ...(values["data-dir"] !== undefined ? { dataDir: values["data-dir"] } : {}),
-      ...(values.isolation !== undefined ? { isolation: values.isolation as "process" | "none" } : {}),
+      ...(values.isolation !== undefined ? { isolation: values.isolation as "process" | "none" | "microvm" } : {}),
       ...(partitions !== undefined ? { partitions } : {}),
       ...(workerLeaseMs !== undefined ? { workerLeaseMs } : {}),
       ...(workerMemoryMB !== undefined ? { workerMemoryMB } : {}),
