@@ -6,7 +6,8 @@
  *   <root>/blobs/<hex>    a file whose SHA-256 is <hex>; never written after it is stored
  *
  * Files are hashed by streaming (a memory file is hundreds of MB: never one Buffer) and moved in
- * by hard link, so storing a file costs one read, one fsync and no copy.
+ * by hard link, so storing a file costs one read, one fsync and no copy (a file on another file
+ * system is copied in by streaming).
  *
  * References are hard links. A user of a blob "materializes" it with `link(hex, dest)` (a hard
  * link at a path of its own, e.g. a snapshot's directory), and gives it back with
@@ -70,7 +71,7 @@ export class BlobArea {
    * it must be on the store's file system and must not be written afterwards); a stream is copied.
    */
   async put(source: string | Readable): Promise<StoredBlob> {
-    const staged = typeof source === "string" ? source : await this.stage(source);
+    const staged = typeof source === "string" ? await this.onOurDevice(source) : await this.stage(source);
     const { sha256, size } = await onDisk("hashing a blob", () => hashFile(staged, true));
     return this.lock.run(lockKey(sha256), async () => {
       const path = this.path(sha256);
@@ -148,6 +149,15 @@ export class BlobArea {
       if (s && s.nlink === 1) out.push(name);
     }
     return out;
+  }
+
+  /** `path` itself when a hard link can move it in; else a copy staged here (and `path` removed). */
+  private async onOurDevice(path: string): Promise<string> {
+    const [file, area] = await Promise.all([stat(path), stat(this.dir)]);
+    if (file.dev === area.dev) return path;
+    const staged = await this.stage(createReadStream(path));
+    await rm(path, { force: true });
+    return staged;
   }
 
   /** Copies a stream to a private name in the blob area (same file system as the blobs). */
