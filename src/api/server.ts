@@ -53,6 +53,8 @@ export interface ApiDeps {
   ready(): boolean;
   /** Diagnostics for root: the worker's pre-initialized sandbox pool (GET /kiln/2026-01-01/pool). */
   poolStats?(): unknown;
+  /** Diagnostics for root: sandbox driver, accelerator, environments, pool (GET /kiln/2026-01-01/metrics). */
+  metrics?(): unknown;
 }
 
 export class ApiServer {
@@ -114,7 +116,8 @@ export class ApiServer {
         tooLarge: () => new KilnError("RequestEntityTooLargeException", `Request must be smaller than ${MAX_INVOKE_REQUEST_BYTES} bytes for the InvokeFunction operation`),
       })
       .add("POST", "/kiln/2026-01-01/accounts", { ...small(async (ctx) => this.createAccount(ctx)), rootOnly: true })
-      .add("GET", "/kiln/2026-01-01/pool", { ...small(async () => ({ status: 200, json: d.poolStats?.() ?? { enabled: false } })), rootOnly: true });
+      .add("GET", "/kiln/2026-01-01/pool", { ...small(async () => ({ status: 200, json: d.poolStats?.() ?? { enabled: false } })), rootOnly: true })
+      .add("GET", "/kiln/2026-01-01/metrics", { ...small(async () => ({ status: 200, json: d.metrics?.() ?? {} })), rootOnly: true });
     addReleaseRoutes(this.router, small, { registry: d.registry, region: d.region, provisioned: d.frontend.provisioned });
     const eic = eventInvokeConfigRoutes({ configs: d.eventInvokeConfigs, region: d.region });
     this.router

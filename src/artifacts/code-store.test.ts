@@ -53,7 +53,7 @@ test("a bad zip is stored nowhere and leaves nothing behind", async () => {
   await assert.rejects(store.put(Buffer.from("not a zip")), kilnError("InvalidParameterValueException", UNREADABLE_ZIP_MESSAGE));
   await assert.rejects(store.put(craftZip([{ name: "../evil", data: "x" }])), kilnError("InvalidParameterValueException", /"\.\.\/evil"/));
   assert.deepEqual(await layout(root), { zips: [], unpacked: [], meta: [] });
-  assert.deepEqual(await listing(root), ["meta", "unpacked", "zips"]);
+  assert.deepEqual(await listing(root), ["blobs", "meta", "unpacked", "zips"]);
   assert.deepEqual(await store.list(), []);
 });
 

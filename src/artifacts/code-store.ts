@@ -4,6 +4,7 @@
  *   <root>/zips/<hex>.zip    the zip as uploaded (GetFunction's Code.Location serves it)
  *   <root>/unpacked/<hex>/   the extracted tree workers run: a cache, rebuilt from the zip
  *   <root>/meta/<hex>.json   size, unzipped size, file count, and the boot that unpacked it
+ *   <root>/blobs/<hex>       other content-addressed files (SnapStart snapshot files): blob-area.ts
  *
  * `<hex>` is the hex form of the CodeSha256 (base64 has "/"). A package is stored if and only if
  * its meta file exists: `put` writes the tree, then the zip, then the meta, each atomically
@@ -25,6 +26,7 @@
  * should run in one process.
  */
 import { randomBytes } from "node:crypto";
+import type { Readable } from "node:stream";
 import { mkdir, readdir, readFile, rm, stat } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { notFound } from "../base/index.js";
@@ -32,6 +34,7 @@ import { codeSha256, codeSha256ToHex, hexToCodeSha256, isHexSha256 } from "./cod
 import { removeTree, renameUnlessTaken, syncDirectory, writeFileDurable } from "./durable-fs.js";
 import { onDisk, storageFailure } from "./errors.js";
 import { extractZip, type ExtractResult } from "./extract.js";
+import { BlobArea, type StoredBlob } from "./blob-area.js";
 import { KeyedLock } from "./keyed-lock.js";
 import type { ExtractLimits } from "./limits.js";
 import type { BlobStore } from "../store/index.js";
@@ -78,18 +81,22 @@ export async function readBootId(): Promise<string> {
 
 export class CodeStore {
   private readonly lock = new KeyedLock();
+  /** Content-addressed files that are not packages (see blob-area.ts). */
+  readonly blobs: BlobArea;
 
   private constructor(
     readonly root: string,
     private readonly limits: ExtractLimits,
     private readonly bootId: string,
     private readonly mirror: BlobStore | undefined,
-  ) {}
+  ) {
+    this.blobs = new BlobArea(root, this.lock, mirror);
+  }
 
   /** Opens (creating if needed) the store under `root`. */
   static async open(root: string, options: CodeStoreOptions = {}): Promise<CodeStore> {
     const absolute = resolve(root);
-    for (const sub of ["zips", "unpacked", "meta"]) await mkdir(join(absolute, sub), { recursive: true });
+    for (const sub of ["zips", "unpacked", "meta", "blobs"]) await mkdir(join(absolute, sub), { recursive: true });
     return new CodeStore(absolute, options.limits ?? {}, options.bootId ?? (await readBootId()), options.mirror);
   }
 
@@ -101,6 +108,26 @@ export class CodeStore {
   /** Where the unpacked tree of a package lives (whether or not it is there). */
   dirFor(sha256: string): string {
     return this.dirAt(codeSha256ToHex(sha256));
+  }
+
+  /** Stores a file (moved in) or a stream in the blob area; returns its hex SHA-256. */
+  putBlob(source: string | Readable): Promise<StoredBlob> {
+    return this.blobs.put(source);
+  }
+
+  /** Where a blob lives (whether or not it is stored). */
+  blobPath(hex: string): string {
+    return this.blobs.path(hex);
+  }
+
+  /** A blob's path, fetched from the mirror when this node lacks it. */
+  ensureBlob(hex: string): Promise<string> {
+    return this.blobs.ensure(hex);
+  }
+
+  /** Removes a blob, whatever links to it. */
+  removeBlob(hex: string): Promise<boolean> {
+    return this.blobs.remove(hex);
   }
 
   /** Validates, unpacks and stores a zip. Storing the same zip again returns the stored copy. */

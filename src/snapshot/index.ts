@@ -9,4 +9,5 @@
  */
 export { SnapshotService, DEFAULT_BUILD_TIMEOUT_MS, SNAPSHOT_CHECK_VARIABLE, type SnapshotRequest, type SnapshotResult, type SnapshotServiceOptions } from "./service.js";
 export { VmSnapshotService, DEFAULT_VM_BUILD_TIMEOUT_MS, type VmSnapshotServiceOptions } from "./vm/service.js";
+export { type SnapshotFileStore, type SnapshotFiles } from "./files.js";
 export { unsupportedRuntimeReason, PYTHON_REASON, type SnapStartReasonCode } from "./v8/plan.js";

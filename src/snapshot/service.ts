@@ -12,7 +12,8 @@
  *      init throws, a hook fails, init never ends (timeout) or V8 cannot serialize -> Off;
  *   4. trial restore in a second jail (stops right after connecting to the Runtime API) -> Off if
  *      the blob does not load;
- *   5. store the blob as `<dir>/<snapshotId>.blob` (root-owned, 0644; bound read-only into restores).
+ *   5. store the blob (root-owned, 0644) in the code store and link it as `<dir>/<snapshotId>.blob`
+ *      (bound read-only into restores), with its digest in `<dir>/<snapshotId>.json` (files.ts).
  * Every outcome is a result, never an exception the caller must map: a version whose snapshot
  * failed still publishes and runs, with the reason in its configuration. Restores are the worker's:
  * `node --snapshot-blob` in a fresh jail, or exec()ed by a pre-initialized launcher jail (pool kind
@@ -22,10 +23,11 @@
  * PublishVersion (as on Lambda: use after-restore hooks for what must be fresh); stack traces name
  * the bundle; Node 20 cannot snapshot a function that loads node:http (or https clients) during init.
  */
-import { chmod, chown, mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, chown, mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { shortId, type Logger } from "../base/index.js";
 import { SNAPSHOT_BLOB_NAME, type RuntimeName, type SandboxDriver } from "../sandbox/index.js";
+import { isSnapshotFiles, releaseSnapshotFiles, storeSnapshotFiles, type SnapshotFileStore } from "./files.js";
 import { bundleForSnapshot } from "./v8/bundle.js";
 import { runToEnd } from "./v8/jail-run.js";
 import { buildFailureReason, handlerCandidates, unsupportedRuntimeReason, type SnapStartReasonCode } from "./v8/plan.js";
@@ -53,8 +55,10 @@ export type SnapshotResult =
   | { status: "Off"; reasonCode: SnapStartReasonCode; reason: string };
 
 export interface SnapshotServiceOptions {
-  /** Where blobs (and build scratch space) live; every ancestor traversable by the sandbox uid. */
+  /** Where blobs are linked (and build scratch space); every ancestor traversable by the sandbox uid. */
   dir: string;
+  /** Where the blobs' bytes are stored (the code store's blob area), on the same file system as `dir`. */
+  files: SnapshotFileStore;
   /** Host copy of src/runtimes (holds nodejs/snapshot-main.mjs). */
   runtimesDir: string;
   driver: SandboxDriver;
@@ -80,8 +84,13 @@ export class SnapshotService {
     return join(this.opts.dir, `${snapshotId}.blob`);
   }
 
+  /** Drops a snapshot: its link, its record, and the stored blob once nothing else links to it. */
   async remove(snapshotId: string): Promise<void> {
-    await rm(this.blobPath(snapshotId), { force: true });
+    const record = join(this.opts.dir, `${snapshotId}.json`);
+    const files = await readFile(record, "utf8").then((t) => JSON.parse(t) as unknown, () => undefined);
+    if (isSnapshotFiles(files)) await releaseSnapshotFiles(this.opts.files, files, this.opts.dir);
+    await rm(this.blobPath(snapshotId), { force: true }); // a blob stored before the code store kept them
+    await rm(record, { force: true });
   }
 
   /** Builds one version's snapshot (builds run one at a time). */
@@ -148,11 +157,12 @@ export class SnapshotService {
       }
       await mkdir(this.opts.dir, { recursive: true, mode: 0o711 });
       const snapshotId = shortId();
-      const stored = this.blobPath(snapshotId);
-      await rename(blob, stored);
-      if (process.getuid?.() === 0) await chown(stored, 0, 0);
-      await chmod(stored, 0o644);
-      const blobBytes = (await stat(stored)).size;
+      // The link shares the stored inode: owner and mode are set before it goes in.
+      if (process.getuid?.() === 0) await chown(blob, 0, 0);
+      await chmod(blob, 0o644);
+      const files = await storeSnapshotFiles(this.opts.files, { [`${snapshotId}.blob`]: blob }, this.opts.dir);
+      await writeFile(join(this.opts.dir, `${snapshotId}.json`), JSON.stringify(files) + "\n");
+      const blobBytes = (await stat(this.blobPath(snapshotId))).size;
       const buildMs = Math.round(performance.now() - started);
       this.opts.log.info("SnapStart snapshot taken", { function: req.functionName, version: req.version, snapshotId, blobBytes, buildMs });
       return { status: "On", snapshotId, blobBytes, buildMs };

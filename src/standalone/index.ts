@@ -21,6 +21,7 @@ import { serverSecret } from "./credentials.js";
 import { ensureRootAccount, poolSettings } from "./root-account.js";
 import { SANDBOX_UID, prepareHost } from "./host.js";
 import { snapshotService } from "./snapshots.js";
+import { operatorMetrics } from "./metrics.js";
 
 export { loadAsyncOptions, type AsyncOptions } from "../pollers/index.js";
 export { RUNTIMES_DIR, SANDBOX_UID, prepareHost, type HostDirs } from "./host.js";
@@ -71,11 +72,16 @@ export async function startStandalone(config: ServerConfig, opts: StandaloneOpti
 
   const stores = openSqliteStores(join(config.dataDir, "kiln.db"));
   const code = await CodeStore.open(join(config.dataDir, "code"));
+  // Stored snapshot files nothing links to any more: a snapshot was removed while a sandbox still
+  // held a link to one of its files (blob-area.ts). Swept here, before any snapshot is built.
+  for (const hex of await code.blobs.unreferenced()) await code.removeBlob(hex);
   const accounts = new Accounts(stores.metadata, clock);
   const root = await ensureRootAccount(accounts, config, { announce: opts.announce !== false, out });
 
   const layers = new LayerRegistry({ metadata: stores.metadata, code, clock, region: config.region });
   const driver = config.isolation === "microvm" ? await startMicroVmDriver(config.dataDir, runtimesDir, out) : createProcessDriver({ isolation: config.isolation, runtimesDir, logger: createLogger("sandbox") });
+  // The probe ran in startMicroVmDriver; prepare() returns its memoized result.
+  const accelerator = driver.name === "microvm" ? (await (driver as MicroVmDriver).prepare()).accel : undefined;
   const snapshots = snapshotService({
     dataDir: config.dataDir,
     runtimesDir,
@@ -85,6 +91,7 @@ export async function startStandalone(config: ServerConfig, opts: StandaloneOpti
     codeDir: (sha) => code.ensureUnpacked(sha),
     layersDir: async (shas) => (shas.length === 0 ? undefined : mergedLayers.merge(await Promise.all(shas.map((sha) => code.ensureUnpacked(sha))))),
     sandboxUid: SANDBOX_UID,
+    code,
   });
   const registry = new FunctionRegistry({
     metadata: stores.metadata,
@@ -199,6 +206,7 @@ export async function startStandalone(config: ServerConfig, opts: StandaloneOpti
     log: createLogger("api"),
     ready: () => ready,
     poolStats: () => ({ enabled: worker.poolStats() !== undefined, environments: worker.environmentCount, ...worker.poolStats() }),
+    metrics: () => operatorMetrics({ driver: driver.name, ...(accelerator ? { accelerator } : {}), environments: worker.environmentCount, ...(worker.poolStats() ? { pool: worker.poolStats() } : {}) }),
   });
   await registry.recover();
   await frontend.recover();

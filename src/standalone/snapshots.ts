@@ -5,9 +5,10 @@
  */
 import { join } from "node:path";
 import { createLogger } from "../base/index.js";
+import type { CodeStore } from "../artifacts/index.js";
 import type { FunctionRecord, SnapshotCreator, SnapStartStatus } from "../control/index.js";
 import type { MicroVmDriver, SandboxDriver } from "../sandbox/index.js";
-import { SnapshotService, VmSnapshotService } from "../snapshot/index.js";
+import { SnapshotService, VmSnapshotService, type SnapshotFileStore } from "../snapshot/index.js";
 import { functionEnvironment, logStreamName } from "../worker/index.js";
 
 export interface SnapshotWiring {
@@ -19,14 +20,22 @@ export interface SnapshotWiring {
   codeDir(codeSha256: string): Promise<string>;
   layersDir(layerSha256s: string[]): Promise<string | undefined>;
   sandboxUid: number;
+  /** Snapshot files are stored in its blob area (<dataDir>/code/blobs, linked from <dataDir>/snapshots). */
+  code: CodeStore;
 }
 
 export function snapshotService(w: SnapshotWiring): { service: SnapshotService | VmSnapshotService; creator: SnapshotCreator } {
+  const files: SnapshotFileStore = {
+    put: (path) => w.code.putBlob(path),
+    link: (sha256, dest) => w.code.blobs.link(sha256, dest),
+    release: (sha256, dest) => w.code.blobs.release(sha256, dest),
+  };
   // Micro-VM sandboxes snapshot the whole VM (any runtime); process sandboxes use V8 snapshots.
   const service = w.driver.name === "microvm"
-    ? new VmSnapshotService({ dir: join(w.dataDir, "snapshots"), driver: w.driver as MicroVmDriver, codeDir: w.codeDir, layersDir: w.layersDir, log: createLogger("snapshot") })
+    ? new VmSnapshotService({ dir: join(w.dataDir, "snapshots"), files, driver: w.driver as MicroVmDriver, codeDir: w.codeDir, layersDir: w.layersDir, log: createLogger("snapshot") })
     : new SnapshotService({
     dir: join(w.dataDir, "snapshots"),
+    files,
     runtimesDir: w.runtimesDir,
     driver: w.driver,
     codeDir: w.codeDir,

@@ -137,6 +137,19 @@ describe("authentication, accounts and tenant isolation", { timeout: 120_000 }, 
       assert.equal(unsigned.errorType, "MissingAuthenticationTokenException");
     });
 
+    test("root reads the operator metrics (sandbox driver, accelerator, environments, pool); other accounts get 403", async () => {
+      const r = await signedFetch(t.url, { method: "GET", path: "/kiln/2026-01-01/metrics" });
+      assert.equal(r.status, 200, r.text);
+      const m = r.json() as any;
+      if (process.env.KILN_TEST_ISOLATION === "microvm") assert.ok(m.sandbox.driver === "microvm" && ["kvm", "tcg"].includes(m.sandbox.accelerator), JSON.stringify(m));
+      else assert.deepEqual(m.sandbox, { driver: "process", accelerator: null, acceleratorReason: null });
+      assert.equal(typeof m.environments, "number");
+      assert.equal(typeof m.pool.enabled, "boolean");
+      const denied = await signedFetch(t.url, { method: "GET", path: "/kiln/2026-01-01/metrics", keys: keysOf(alice) });
+      assert.equal(denied.status, 403);
+      assert.equal(denied.errorType, "AccessDeniedException");
+    });
+
     test("a non-root account cannot create accounts: 403 AccessDeniedException", async () => {
       const asAlice: Keys = keysOf(alice);
       const r = await signedFetch(t.url, { method: "POST", path: "/kiln/2026-01-01/accounts", body: JSON.stringify({ Name: "mallory" }), keys: asAlice });

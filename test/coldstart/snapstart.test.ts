@@ -4,9 +4,12 @@
  * restoring from it, uniqueness across clones, after-restore hooks, and honest reasons where a
  * function (or a runtime) cannot be snapshotted. Real server, real jails, the AWS SDK as client.
  */
+import { readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import {
+  DeleteFunctionCommand,
   GetFunctionConfigurationCommand,
   InvokeCommand,
   PublishVersionCommand,
@@ -234,5 +237,22 @@ export const handler = async (e) => {
     assert.equal(second.published.State, "Active");
     assert.deepEqual(second.active.SnapStart, { ApplyOn: "None", OptimizationStatus: "Off" });
     assert.equal((await invoke("snap-toggle", "1", {})).body, "ok");
+  });
+
+  test("snapshot blobs live in the code store, linked from the snapshots; deleting the function frees them", async () => {
+    const blobs = join(k.dataDir, "code", "blobs");
+    const snapshots = join(k.dataDir, "snapshots");
+    // A blob's links beyond the store's own name are its snapshots (identical blobs are stored once)
+    // and any pooled launcher sandbox that placed it.
+    const links = () => readdirSync(blobs).filter((n) => /^[0-9a-f]{64}$/.test(n)).map((n) => statSync(join(blobs, n)).nlink - 1);
+    const snapshotBlobs = () => readdirSync(snapshots).filter((n) => n.endsWith(".blob")).length;
+    const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+    const was = links();
+    assert.ok(was.length >= 1, "the snapshots' blobs are in the code store");
+    assert.ok(sum(was) >= snapshotBlobs(), "every snapshot blob is a link to a stored blob");
+    await c.send(new DeleteFunctionCommand({ FunctionName: "snappy" }));
+    for (let i = 0; i < 100 && snapshotBlobs() === sum(was); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(snapshotBlobs() < sum(was), "snappy's snapshots were removed");
+    assert.ok(sum(links()) >= snapshotBlobs());
   });
 });

@@ -8,21 +8,29 @@
  *   <dir>/<snapshotId>/memory          guest RAM (the clones' private mapping)
  *   <dir>/<snapshotId>/state           device state (~75 KB)
  *   <dir>/<snapshotId>/tmp.ext4        /tmp as init left it (sparse)
- *   <dir>/<snapshotId>/snapshot.json   the manifest (blobPath)
+ *   <dir>/<snapshotId>/snapshot.json   the manifest (blobPath), with `files`: the digest of each
+ *   <dir>/<snapshotId>/pages.log       the page-access log, recorded by the first clone
+ *
+ * memory, state and tmp.ext4 are stored in the code store's blob area and linked here (files.ts):
+ * clones map the stored memory file itself, private and unwritten, as before. The page-access log
+ * is not stored there: it is written after the snapshot (by the first restore) and only a hint.
  *
  * Outcomes are results, never exceptions: init failing or not finishing gives Off with the reason.
  */
-import { mkdir, rename, rm } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer, type ServerResponse } from "node:http";
 import { join } from "node:path";
 import { shortId, type Logger } from "../../base/index.js";
 import { buildVmSnapshot, type MicroVmDriver, type RuntimeName } from "../../sandbox/index.js";
+import { isSnapshotFiles, releaseSnapshotFiles, storeSnapshotFiles, type SnapshotFileStore } from "../files.js";
 import type { SnapshotRequest, SnapshotResult } from "../service.js";
 
 export const DEFAULT_VM_BUILD_TIMEOUT_MS = 180_000;
 
 export interface VmSnapshotServiceOptions {
   dir: string;
+  /** Where the snapshot files' bytes are stored (the code store's blob area), on the same file system as `dir`. */
+  files: SnapshotFileStore;
   driver: MicroVmDriver;
   codeDir(codeSha256: string): Promise<string>;
   layersDir(layerSha256s: string[]): Promise<string | undefined>;
@@ -41,8 +49,12 @@ export class VmSnapshotService {
     return join(this.opts.dir, snapshotId, "snapshot.json");
   }
 
+  /** Drops a snapshot: its directory, and each stored file once nothing else links to it. */
   async remove(snapshotId: string): Promise<void> {
-    await rm(join(this.opts.dir, snapshotId), { recursive: true, force: true });
+    const dir = join(this.opts.dir, snapshotId);
+    const manifest = await readFile(this.blobPath(snapshotId), "utf8").then((t) => JSON.parse(t) as { files?: unknown }, () => undefined);
+    if (isSnapshotFiles(manifest?.files)) await releaseSnapshotFiles(this.opts.files, manifest.files, dir);
+    await rm(dir, { recursive: true, force: true });
   }
 
   create(req: SnapshotRequest): Promise<SnapshotResult> {
@@ -89,12 +101,11 @@ export class VmSnapshotService {
         return { status: "Off", reasonCode: "InitFailed", reason };
       }
       const snapshotId = shortId();
-      await mkdir(this.opts.dir, { recursive: true, mode: 0o711 });
-      await rename(target, join(this.opts.dir, snapshotId));
-      // The manifest names files by path: rewrite it for the new place.
-      const { writeFile } = await import("node:fs/promises");
       const dir = join(this.opts.dir, snapshotId);
-      const moved = { ...snap, dir, memoryFile: join(dir, "memory"), stateFile: join(dir, "state"), tmpDisk: join(dir, "tmp.ext4") };
+      await mkdir(dir, { recursive: true, mode: 0o711 });
+      const files = await storeSnapshotFiles(this.opts.files, { memory: snap.memoryFile, state: snap.stateFile, "tmp.ext4": snap.tmpDisk }, dir);
+      // The manifest names files by path: the links in the snapshot's directory.
+      const moved = { ...snap, dir, memoryFile: join(dir, "memory"), stateFile: join(dir, "state"), tmpDisk: join(dir, "tmp.ext4"), files };
       await writeFile(join(dir, "snapshot.json"), JSON.stringify(moved, null, 2) + "\n");
       const buildMs = Math.round(performance.now() - started);
       this.opts.log.info("SnapStart VM snapshot taken", { function: req.functionName, version: req.version, snapshotId, stateBytes: snap.stateBytes, buildMs });
