@@ -20,7 +20,9 @@ before(async () => {
 });
 after(async () => k.stop());
 
-const SNAP = { SnapStart: { ApplyOn: "PublishedVersions" as const } };
+// Under TCG on a loaded 2-core machine three clones restoring at once can take seconds to answer:
+// a generous timeout keeps the test about snapshots, not about emulation speed.
+const SNAP = { SnapStart: { ApplyOn: "PublishedVersions" as const }, Timeout: 60 };
 
 const invoke = async (name: string, qualifier: string | undefined) => {
   const t0 = performance.now();
