@@ -34,7 +34,7 @@ import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { notFound } from "../base/index.js";
 import { isHexSha256 } from "./code-sha256.js";
-import { syncDirectory, writeFileDurable } from "./durable-fs.js";
+import { exists, syncDirectory, writeFileDurable } from "./durable-fs.js";
 import { onDisk, storageFailure } from "./errors.js";
 import type { KeyedLock } from "./keyed-lock.js";
 import type { BlobStore } from "../store/index.js";
@@ -224,15 +224,5 @@ async function readWhole(path: string): Promise<Buffer> {
     return await handle.readFile();
   } finally {
     await handle.close();
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return false;
-    throw e;
   }
 }

@@ -27,11 +27,11 @@
  */
 import { randomBytes } from "node:crypto";
 import type { Readable } from "node:stream";
-import { mkdir, readdir, readFile, rm, stat } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { notFound } from "../base/index.js";
 import { codeSha256, codeSha256ToHex, hexToCodeSha256, isHexSha256 } from "./code-sha256.js";
-import { removeTree, renameUnlessTaken, syncDirectory, writeFileDurable } from "./durable-fs.js";
+import { exists, removeTree, renameUnlessTaken, syncDirectory, writeFileDurable } from "./durable-fs.js";
 import { onDisk, storageFailure } from "./errors.js";
 import { extractZip, type ExtractResult } from "./extract.js";
 import { BlobArea, type StoredBlob } from "./blob-area.js";
@@ -294,16 +294,6 @@ export class CodeStore {
     } catch {
       return undefined;
     }
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return false;
-    throw e;
   }
 }
 

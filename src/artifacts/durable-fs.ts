@@ -5,7 +5,7 @@
  * to a hidden name, so a reader never sees a half-deleted tree under the real name.
  */
 import { randomBytes } from "node:crypto";
-import { open, rename, rm } from "node:fs/promises";
+import { open, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 
 const tempName = (path: string, tag: string): string => join(dirname(path), `.${basename(path)}.${tag}-${randomBytes(6).toString("hex")}`);
@@ -62,6 +62,17 @@ export async function renameUnlessTaken(staging: string, path: string): Promise<
       await rm(staging, { recursive: true, force: true });
       return false;
     }
+    throw e;
+  }
+}
+
+/** Whether something exists at `path` (any error but "not found" is thrown). */
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return false;
     throw e;
   }
 }

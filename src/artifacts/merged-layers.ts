@@ -18,6 +18,7 @@ import { chmod, copyFile, link, mkdir, readdir, readlink, rename, rm, stat, syml
 import { join } from "node:path";
 import { KeyedLock } from "./keyed-lock.js";
 import { planLayerMerge, type LayerEntry } from "./layer-merge.js";
+import { exists } from "./durable-fs.js";
 
 /** Every entry under `dir`, parents first, as layer-merge.ts wants them. */
 export async function walkLayer(dir: string): Promise<LayerEntry[]> {
@@ -85,15 +86,5 @@ export class MergedLayers {
         });
       }
     }
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return false;
-    throw e;
   }
 }

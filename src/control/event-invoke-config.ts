@@ -3,8 +3,9 @@
  * record, Lambda's wire shape, and pure validation of Put/UpdateFunctionEventInvokeConfig
  * bodies with AWS's messages (AWS-validated LocalStack snapshots, `test_lambda_eventinvokeconfig_exceptions`).
  */
-import { KilnError, invalidParameter, validation } from "../base/index.js";
+import { KilnError, invalidParameter } from "../base/index.js";
 import { functionArn } from "./names.js";
+import { constraint, int } from "./validation.js";
 
 /** https://docs.aws.amazon.com/lambda/latest/api/API_PutFunctionEventInvokeConfig.html */
 export const MAXIMUM_RETRY_ATTEMPTS_MAX = 2;
@@ -41,18 +42,6 @@ export interface EventInvokeConfigInput {
 }
 
 type Json = Record<string, unknown>;
-
-const constraint = (value: unknown, field: string, rule: string): KilnError =>
-  validation(`1 validation error detected: Value '${typeof value === "string" ? value : JSON.stringify(value)}' at '${field}' failed to satisfy constraint: ${rule}`);
-
-function int(body: Json, key: string, field: string, min: number, max: number): number | undefined {
-  const v = body[key];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== "number" || !Number.isInteger(v)) throw invalidParameter(`Invalid type for parameter ${key}, value: ${JSON.stringify(v)}, valid types: integer`);
-  if (v < min) throw constraint(v, field, `Member must have value greater than or equal to ${min}`);
-  if (v > max) throw constraint(v, field, `Member must have value less than or equal to ${max}`);
-  return v;
-}
 
 function side(config: Json, key: "OnSuccess" | "OnFailure", field: DestinationSide): string | undefined {
   const v = config[key];

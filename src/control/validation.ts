@@ -53,7 +53,7 @@ export interface UpdateCodeInput {
 
 type Json = Record<string, unknown>;
 
-const constraint = (value: unknown, field: string, rule: string): KilnError =>
+export const constraint = (value: unknown, field: string, rule: string): KilnError =>
   validation(`1 validation error detected: Value '${typeof value === "string" ? value : JSON.stringify(value)}' at '${field}' failed to satisfy constraint: ${rule}`);
 
 function str(body: Json, key: string, field: string): string | undefined {
@@ -63,7 +63,8 @@ function str(body: Json, key: string, field: string): string | undefined {
   return v;
 }
 
-function int(body: Json, key: string, field: string, min: number, max: number): number | undefined {
+/** An optional integer member of a request body, within [min, max], with AWS's messages. */
+export function int(body: Json, key: string, field: string, min: number, max: number): number | undefined {
   const v = body[key];
   if (v === undefined || v === null) return undefined;
   if (typeof v !== "number" || !Number.isInteger(v)) throw invalidParameter(`Invalid type for parameter ${key}, value: ${JSON.stringify(v)}, valid types: integer`);
