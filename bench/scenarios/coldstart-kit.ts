@@ -26,7 +26,6 @@ import type { Isolation } from "../../src/base/index.js";
 import { NodeSha256 } from "../../src/api/sha256.js";
 import { cleanEnv, startServerProcess, type ServerProcess } from "../server-process.js";
 import { InvokeSigner, type Credentials } from "../sigv4.js";
-import type { Spread } from "../stats.js";
 
 const CLI = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
 /** bench/functions/ in the source tree (not compiled). */
@@ -226,21 +225,5 @@ function invokeTimed(agent: http.Agent, base: URL, signer: InvokeSigner): Promis
   });
 }
 
-/** 1234.5 -> "1,235"; 12.34 -> "12.3"; NaN -> "n/a" (as bench/format.ts). */
-export function num(v: number, digits?: number): string {
-  if (!Number.isFinite(v)) return "n/a";
-  const d = digits ?? (Math.abs(v) >= 100 ? 0 : Math.abs(v) >= 10 ? 1 : Math.abs(v) >= 1 ? 2 : 3);
-  return v.toLocaleString("en-US", { minimumFractionDigits: d, maximumFractionDigits: d });
-}
-
-/** "median (min–max)", or the value alone for one round. */
-export function spr(s: Spread | undefined, digits?: number): string {
-  if (s === undefined || s.n === 0) return "n/a";
-  if (s.n === 1 || s.min === s.max) return num(s.median, digits);
-  return `${num(s.median, digits)} (${num(s.min, digits)}–${num(s.max, digits)})`;
-}
-
-export function table(header: string[], rows: string[][]): string {
-  const line = (cells: string[]): string => `| ${cells.join(" | ")} |`;
-  return [line(header), line(header.map(() => "---")), ...rows.map(line)].join("\n");
-}
+// The report's number formatting, for the scenarios built on this kit.
+export { num, spr, table } from "../format.js";

@@ -25,6 +25,7 @@ import { operatorMetrics } from "./metrics.js";
 
 export { loadAsyncOptions, type AsyncOptions } from "../pollers/index.js";
 export { RUNTIMES_DIR, SANDBOX_UID, prepareHost, type HostDirs } from "./host.js";
+export { ensureRootAccount, poolSettings } from "./root-account.js";
 
 export interface Standalone {
   url: string;

@@ -83,15 +83,20 @@ export function decide(i: DecideInput): LeadershipAction {
   return { kind: "follow", leader: cur };
 }
 
+/** A leader entry from its decoded JSON value; undefined when it is not one (a foreign value). */
+export function leaderRecordOf(value: unknown): LeaderRecord | undefined {
+  const v = (value ?? {}) as Partial<LeaderRecord>;
+  if (typeof v.nodeId === "string" && typeof v.term === "number" && typeof v.expiresAt === "number") return { nodeId: v.nodeId, term: v.term, expiresAt: v.expiresAt };
+  return undefined;
+}
+
 /** Parses a leader entry's value; undefined when it is not one (a foreign or corrupt value). */
 export function parseLeaderRecord(bytes: Uint8Array): LeaderRecord | undefined {
   try {
-    const v = JSON.parse(Buffer.from(bytes).toString("utf8")) as Partial<LeaderRecord>;
-    if (typeof v.nodeId === "string" && typeof v.term === "number" && typeof v.expiresAt === "number") return { nodeId: v.nodeId, term: v.term, expiresAt: v.expiresAt };
+    return leaderRecordOf(JSON.parse(Buffer.from(bytes).toString("utf8")));
   } catch {
-    /* not JSON */
+    return undefined; // not JSON
   }
-  return undefined;
 }
 
 export const leaderKey = (partition: number): string => `p${partition}`;

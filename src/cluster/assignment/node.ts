@@ -19,7 +19,7 @@ import { Kvm, type KV } from "@nats-io/kv";
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import type { Clock, Logger } from "../../base/index.js";
 import type { EnvironmentEntry, WorkerFleet } from "../../assignment/index.js";
-import { DEFAULT_LEASE_MS, decide, leaderKey, parseLeaderRecord, type Holding, type LeaderRecord, type SeenEntry } from "./election.js";
+import { DEFAULT_LEASE_MS, decide, leaderKey, leaderRecordOf, parseLeaderRecord, type Holding, type LeaderRecord, type SeenEntry } from "./election.js";
 import { ensureAssignStream, JournalReplica } from "./journal-io.js";
 import { readBucket } from "../kv-scan.js";
 import { writeIfUnchanged } from "../kv-claim.js";
@@ -81,7 +81,7 @@ export async function readPartitionLeaders(nc: NatsConnection): Promise<Array<{ 
   const out: Array<{ partition: number; nodeId: string; term: number; expiresAt: number }> = [];
   for (const { key, value } of await readBucket<unknown>(nc, LEADERS_BUCKET)) {
     const m = /^p(\d+)$/.exec(key);
-    const record = m ? parseLeaderRecord(new TextEncoder().encode(JSON.stringify(value))) : undefined;
+    const record = m ? leaderRecordOf(value) : undefined;
     if (m && record) out.push({ partition: Number(m[1]), ...record });
   }
   return out.sort((a, b) => a.partition - b.partition);

@@ -15,7 +15,7 @@ import { dirImage, ensureGuestImage, mkfsFromDir, type GuestImage } from "../../
 import type { Logger } from "../../base/index.js";
 import type { DriverCapabilities, Sandbox, SandboxDriver, SandboxEvents, SandboxSpec } from "../contract.js";
 import { SandboxError } from "../errors.js";
-import { SANDBOX_PATHS, runtimeCommand } from "../process/runtime-command.js";
+import { SANDBOX_PATHS, runtimeCommand } from "../process/index.js";
 import { hostTscKhz, probeAccelerator, type AcceleratorProbe } from "./accel.js";
 import type { Accelerator, QemuDisk, QemuPlan } from "./qemu-args.js";
 import { MicroVmSandbox } from "./sandbox.js";

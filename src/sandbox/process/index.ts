@@ -8,3 +8,5 @@ export { createProcessDriver } from "./driver.js";
 export { probeBubblewrap, type BubblewrapProbe, type ProbeOptions } from "./probe.js";
 export { DEFAULT_MAX_PROCESSES, DEFAULT_SANDBOX_GID, DEFAULT_SANDBOX_UID, SANDBOX_USER_NAME, type ProcessDriverOptions } from "./options.js";
 export { SOCKET_DIR_IN_SANDBOX } from "./jail.js";
+// The runtime start commands and in-sandbox paths, shared with the microvm driver's guests.
+export { SANDBOX_PATHS, runtimeCommand } from "./runtime-command.js";
